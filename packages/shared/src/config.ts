@@ -1,0 +1,84 @@
+import * as v from 'valibot';
+
+/** Thrown at start-up when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An optional URL variable with the given scheme(s) and default. */
+export const envUrl = (fallback: string, schemes: string[]) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.url('must be a URL'),
+    v.check(
+      (value) => schemes.some((scheme) => value.startsWith(`${scheme}://`)),
+      `must start with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    ),
+  );
+
+/** An optional integer variable within [min, max]. */
+export const envInt = (fallback: number, min: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.regex(/^-?\d+$/, 'must be an integer'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+/** An optional number variable within [min, max]. */
+export const envNumber = (fallback: number, min: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.regex(/^-?\d+(\.\d+)?$/, 'must be a number'),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+    v.maxValue(max, `must be at most ${max}`),
+  );
+
+/** An optional boolean variable: true/false/1/0. */
+export const envBool = (fallback: boolean) =>
+  v.pipe(
+    v.optional(v.picklist(['true', 'false', '1', '0'], 'must be true or false'), fallback ? 'true' : 'false'),
+    v.transform((value) => value === 'true' || value === '1'),
+  );
+
+export const envPort = (fallback: number) => envInt(fallback, 0, 65535);
+
+export const LogLevel = v.optional(
+  v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level'),
+  'info',
+);
+
+/** Variables every process reads. */
+export const CommonEnv = {
+  DATABASE_URL: envUrl('postgres://postgres@127.0.0.1:5432/orders', ['postgres', 'postgresql']),
+  RABBITMQ_URL: envUrl('amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),
+  REDIS_URL: envUrl('redis://127.0.0.1:6379/0', ['redis', 'rediss']),
+  LOG_LEVEL: LogLevel,
+  /** Connections in this process's Postgres pool. */
+  DB_POOL_MAX: envInt(10, 1, 500),
+};
+
+/**
+ * Parses the environment once, at start-up. Reports every bad or missing variable at once,
+ * and returns a frozen object so nothing can change the settings later.
+ */
+export function loadConfig<const TSchema extends v.GenericSchema<Record<string, unknown>, object>>(
+  schema: TSchema,
+  env: Record<string, string | undefined>,
+): Readonly<v.InferOutput<TSchema>> {
+  const result = v.safeParse(schema, env);
+  if (!result.success) {
+    const problems = result.issues.map((issue) => {
+      const key = issue.path?.map((item) => String(item.key)).join('.') ?? '(environment)';
+      const received = issue.input === undefined ? 'missing' : `got ${JSON.stringify(issue.input)}`;
+      return `${key} ${issue.message} (${received})`;
+    });
+    throw new ConfigError(problems);
+  }
+  return Object.freeze(result.output);
+}

@@ -1,0 +1,35 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './types';
+
+export type * from './types';
+export type Db = Kysely<DB>;
+
+export interface DbOptions {
+  /** Pool size. */
+  max: number;
+  /** Shown in pg_stat_activity, so operators can tell the processes apart. */
+  applicationName: string;
+  /** Called for errors on idle connections (Postgres restarted, connection killed). */
+  onIdleError?: (error: Error) => void;
+  /** Server-side cap on one statement, so a stuck query cannot hold a request forever. */
+  statementTimeoutMs?: number;
+}
+
+/** Creates the typed query builder over a pg pool. Call `db.destroy()` to close the pool. */
+export function createDb(connectionString: string, options: DbOptions): Db {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max,
+    application_name: options.applicationName,
+    // Fail fast when Postgres is unreachable instead of queueing requests forever.
+    connectionTimeoutMillis: 2_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    // A transaction left idle (a bug, or a client that vanished) is ended by the server.
+    idle_in_transaction_session_timeout: 30_000,
+  });
+  // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
+  pool.on('error', (error) => options.onIdleError?.(error));
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}

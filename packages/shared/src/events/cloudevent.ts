@@ -1,0 +1,27 @@
+import * as v from 'valibot';
+
+export const Uuid = v.pipe(v.string(), v.uuid('must be a UUID'));
+
+/** Money on the wire: a JSON number with at most 2 decimals. */
+export const Money = v.pipe(
+  v.number(),
+  v.finite(),
+  v.minValue(0),
+  v.check((n) => Math.abs(Math.round(n * 100) - n * 100) < 1e-6, 'must have at most 2 decimals'),
+);
+
+/**
+ * A CloudEvents 1.0 envelope in structured JSON mode, with its `type` and `data` fixed.
+ * The same schema is used to write an event and to check it on arrival.
+ */
+export function cloudEvent<const TType extends string, TData extends v.GenericSchema>(type: TType, data: TData) {
+  return v.object({
+    specversion: v.literal('1.0'),
+    id: Uuid,
+    source: v.pipe(v.string(), v.minLength(1), v.maxLength(1_000)),
+    type: v.literal(type),
+    time: v.pipe(v.string(), v.isoTimestamp('must be an ISO 8601 timestamp')),
+    datacontenttype: v.literal('application/json'),
+    data,
+  });
+}

@@ -1,0 +1,4 @@
+export * from './cloudevent';
+export * from './order-created';
+export * from './payment-processed';
+export * from './topology';

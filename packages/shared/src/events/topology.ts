@@ -1,0 +1,16 @@
+/** Exchange, routing key and queue names: the event contract's addresses, in one place. */
+export const Topology = {
+  ordersExchange: 'orders',
+  orderCreatedKey: 'order.created',
+  /** Alternate exchange of `orders`: messages no queue is bound for land here, not nowhere. */
+  ordersUnroutableExchange: 'orders.unroutable',
+  ordersUnroutableQueue: 'orders.unroutable',
+  paymentsExchange: 'payments',
+  paymentProcessedKey: 'payment.processed',
+  paymentQueue: 'order-service.payment-processed',
+  paymentDeadLetterExchange: 'order-service.dlx',
+  paymentDlq: 'order-service.payment-processed.dlq',
+} as const;
+
+/** The CloudEvents `source` of events this service emits. */
+export const EVENT_SOURCE = '/order-service/api';

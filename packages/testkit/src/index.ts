@@ -1,0 +1,5 @@
+export * from './database';
+export * from './processes';
+export * from './proxy';
+export * from './rabbit';
+export * from './wait';

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** A service started as a child process, the way an operator starts it (`pnpm start:<name>`). */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** The port its HTTP listener bound (PORT=0 lets the OS choose). */
+  port: number;
+  /** Every JSON log line seen so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Sends a signal and waits for the exit; resolves with the exit code (null when killed). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `tsx services/<name>/src/main.ts` (what `pnpm start:<name>` runs) with `env`, and waits
+ * until it logs the port it listens on.
+ */
+export async function startService(
+  entry: string,
+  env: Record<string, string>,
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+  const child = spawn(tsx, [entry], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let buffer = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+  });
+  const listening = await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`${entry} exited with ${exitCode}: ${stderr}${JSON.stringify(logs)}`);
+      return logs.find((line) => typeof line.port === 'number' && line.msg === 'listening');
+    },
+    { timeoutMs, what: `${entry} to listen` },
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return {
+    child,
+    port: listening.port as number,
+    logs,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (exitCode === undefined) child.kill(signal);
+      return exited;
+    },
+  };
+}

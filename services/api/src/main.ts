@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import { Connection } from 'rabbitmq-client';
+import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown } from '@order-service/shared';
+import { createApp } from './app';
+import { ApiEnv } from './config';
+
+let config;
+try {
+  config = loadConfig(ApiEnv, process.env);
+} catch (error) {
+  exitOnStartupError(undefined, error);
+}
+const logger = createLogger('api', config.LOG_LEVEL);
+const db = createDb(config.DATABASE_URL, {
+  max: config.DB_POOL_MAX,
+  applicationName: 'order-service-api',
+  onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
+});
+const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+// Only for /readyz: the API itself never publishes (the relay does, from the outbox).
+const rabbit = new Connection({ url: config.RABBITMQ_URL, connectionName: 'order-service-api', retryHigh: 5_000 });
+rabbit.on('error', (error) => logger.debug({ err: error.message }, 'rabbitmq connection error'));
+
+const app = createApp({
+  db,
+  redis,
+  logger,
+  config,
+  optionalChecks: {
+    redis: async () => (await redis.ping()) === 'PONG',
+    rabbitmq: async () => rabbit.ready,
+  },
+});
+const server = app.listen(config.PORT, () => {
+  logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
+});
+server.on('error', (error) => exitOnStartupError(logger, error));
+
+onShutdown(logger, async () => {
+  // Stop intake and let in-flight requests finish, then close the clients.
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  await Promise.allSettled([db.destroy(), redis.close(), rabbit.close()]);
+});

@@ -1,0 +1,49 @@
+import {
+  NotFound,
+  cacheOrder,
+  moneyToNumber,
+  readCachedOrder,
+  type Db,
+  type Logger,
+  type RedisClient,
+} from '@order-service/shared';
+import type { OrderView } from './order.schemas';
+import { findOrder } from './orders.repository';
+
+export interface OrderReader {
+  db: Db;
+  redis: RedisClient;
+  logger: Logger;
+  cacheTtlSeconds: number;
+}
+
+/**
+ * Cache-aside read of one order, returned as its JSON body (a hit is sent as stored, without
+ * parsing). Redis trouble is never the reader's problem: errors and timeouts fall back to
+ * Postgres, and the cache write after a miss is not awaited.
+ */
+export async function getOrderJson({ db, redis, logger, cacheTtlSeconds }: OrderReader, orderId: string): Promise<string> {
+  const cached = await readCachedOrder(redis, orderId).catch((error: unknown) => {
+    logger.debug({ err: error }, 'order cache read failed');
+    return null;
+  });
+  if (cached !== null) return cached;
+
+  const row = await findOrder(db, orderId);
+  if (!row) throw new NotFound('order', orderId);
+  const view: OrderView = {
+    order_id: row.order_id,
+    customer_id: row.customer_id,
+    status: row.status as OrderView['status'],
+    shipping_address: row.shipping_address,
+    items: row.items.map((item) => ({ ...item, price: moneyToNumber(item.price) })),
+    total_amount: moneyToNumber(row.total_amount),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+  const body = JSON.stringify(view);
+  cacheOrder(redis, orderId, row.version, body, cacheTtlSeconds).catch((error: unknown) => {
+    logger.debug({ err: error }, 'order cache write failed');
+  });
+  return body;
+}

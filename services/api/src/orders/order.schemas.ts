@@ -1,0 +1,72 @@
+import * as v from 'valibot';
+import { Uuid } from '@order-service/shared';
+
+export const MAX_ITEMS = 100;
+export const MAX_QUANTITY = 1_000;
+export const MAX_ADDRESS_LENGTH = 500;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** Text Postgres can store and people can read: no NUL or other control characters but newlines and tabs. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const PrintableText = v.regex(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/u, 'must not contain control characters');
+
+export const OrderItemInput = v.object({
+  product_id: Uuid,
+  quantity: v.pipe(
+    v.number('must be a number'),
+    v.integer('must be an integer'),
+    v.minValue(1, 'must be at least 1'),
+    v.maxValue(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`),
+  ),
+});
+
+/** The body of POST /api/orders. Unknown fields are stripped: a client cannot set status or totals. */
+export const PlaceOrderBody = v.object({
+  customer_id: Uuid,
+  items: v.pipe(
+    v.array(OrderItemInput, 'must be an array'),
+    v.minLength(1, 'must have at least 1 item'),
+    v.maxLength(MAX_ITEMS, `must have at most ${MAX_ITEMS} items`),
+  ),
+  shipping_address: v.pipe(
+    v.string('must be a string'),
+    v.trim(),
+    v.minLength(1, 'must not be empty'),
+    v.maxLength(MAX_ADDRESS_LENGTH, `must be at most ${MAX_ADDRESS_LENGTH} characters`),
+    PrintableText,
+  ),
+});
+export type PlaceOrderInput = v.InferOutput<typeof PlaceOrderBody>;
+
+export const OrderStatus = v.picklist(['PENDING', 'PROCESSING', 'FAILED']);
+
+/** 201 response of POST /api/orders. */
+export const OrderCreatedResponse = v.object({
+  order_id: Uuid,
+  status: v.literal('PENDING'),
+  total_amount: v.number(),
+  created_at: v.pipe(v.string(), v.isoTimestamp()),
+});
+export type OrderCreatedResponse = v.InferOutput<typeof OrderCreatedResponse>;
+
+/** 200 response of GET /api/orders/{order_id}. */
+export const OrderView = v.object({
+  order_id: Uuid,
+  customer_id: Uuid,
+  status: OrderStatus,
+  shipping_address: v.string(),
+  items: v.array(
+    v.object({
+      item_id: Uuid,
+      product_id: Uuid,
+      quantity: v.number(),
+      price: v.number(),
+    }),
+  ),
+  total_amount: v.number(),
+  created_at: v.pipe(v.string(), v.isoTimestamp()),
+  updated_at: v.pipe(v.string(), v.isoTimestamp()),
+});
+export type OrderView = v.InferOutput<typeof OrderView>;
+
+export const OrderIdParam = v.object({ order_id: Uuid });

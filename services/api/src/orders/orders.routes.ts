@@ -1,0 +1,50 @@
+import express, { Router, type Request } from 'express';
+import { BadRequest, UnsupportedMediaType } from '@order-service/shared';
+import { parseBody, parseParams } from '../http/validate';
+import { getOrderJson, type OrderReader } from './get-order';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
+import { placeOrder } from './place-order';
+
+/** Bodies over this are refused with 413 before they are parsed. */
+export const BODY_LIMIT = '1mb';
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new BadRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`);
+  }
+  return key;
+}
+
+/** A W3C traceparent header, kept only when well formed. */
+function traceparent(req: Request): string | undefined {
+  const header = req.get('traceparent');
+  return header && /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(header) ? header : undefined;
+}
+
+export function orderRoutes(reader: OrderReader): Router {
+  const router = Router();
+
+  router.post(
+    '/',
+    (req, _res, next) => next(req.is(['application/json', 'application/*+json']) ? undefined : new UnsupportedMediaType()),
+    express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+    async (req, res) => {
+      const input = parseBody(PlaceOrderBody, req.body);
+      const { response, replayed } = await placeOrder(reader.db, input, {
+        idempotencyKey: idempotencyKey(req),
+        traceparent: traceparent(req),
+      });
+      if (replayed) res.set('Idempotent-Replayed', 'true');
+      res.status(201).location(`/api/orders/${response.order_id}`).json(response);
+    },
+  );
+
+  router.get('/:order_id', async (req, res) => {
+    const { order_id } = parseParams(OrderIdParam, req.params);
+    res.type('application/json').send(await getOrderJson(reader, order_id));
+  });
+
+  return router;
+}
