@@ -1,3 +1,4 @@
+export * from './amqp';
 export * from './config';
 export * from './db/index';
 export * from './errors';

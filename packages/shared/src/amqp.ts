@@ -1,0 +1,31 @@
+import { Connection } from 'rabbitmq-client';
+import { Topology } from './events/topology';
+import type { Logger } from './logger';
+
+/**
+ * A rabbitmq-client connection that reconnects by itself (with backoff up to `retryHigh`),
+ * named so operators can tell processes apart in the management UI.
+ */
+export function createAmqpConnection(url: string, name: string, logger: Logger): Connection {
+  const connection = new Connection({ url, connectionName: name, retryLow: 100, retryHigh: 2_000, heartbeat: 10 });
+  connection.on('error', (error) => logger.warn({ err: error.message }, 'rabbitmq connection error'));
+  connection.on('connection', () => logger.info('rabbitmq connected'));
+  return connection;
+}
+
+/**
+ * Declares the `orders` topic exchange and its alternate exchange: a message published to
+ * `orders` that no queue is bound for lands in `orders.unroutable` instead of vanishing.
+ * Idempotent; every process that touches `orders` calls it at start.
+ */
+export async function declareOrdersExchange(connection: Connection): Promise<void> {
+  await connection.exchangeDeclare({ exchange: Topology.ordersUnroutableExchange, type: 'fanout', durable: true });
+  await connection.queueDeclare({ queue: Topology.ordersUnroutableQueue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await connection.queueBind({ queue: Topology.ordersUnroutableQueue, exchange: Topology.ordersUnroutableExchange });
+  await connection.exchangeDeclare({
+    exchange: Topology.ordersExchange,
+    type: 'topic',
+    durable: true,
+    arguments: { 'alternate-exchange': Topology.ordersUnroutableExchange },
+  });
+}
