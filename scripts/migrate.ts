@@ -2,7 +2,12 @@ import * as v from 'valibot';
 import { CommonEnv, createLogger, exitOnStartupError, loadConfig } from '@order-service/shared';
 import { migrateDatabase } from '@order-service/shared/migrate';
 
-const config = loadConfig(v.object({ DATABASE_URL: CommonEnv.DATABASE_URL, LOG_LEVEL: CommonEnv.LOG_LEVEL }), process.env);
+let config;
+try {
+  config = loadConfig(v.object({ DATABASE_URL: CommonEnv.DATABASE_URL, LOG_LEVEL: CommonEnv.LOG_LEVEL }), process.env);
+} catch (error) {
+  exitOnStartupError(undefined, error);
+}
 const logger = createLogger('migrate', config.LOG_LEVEL);
 
 try {

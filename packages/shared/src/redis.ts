@@ -2,7 +2,11 @@ import { createClient } from 'redis';
 import type { Logger } from './logger';
 
 export interface RedisOptions {
-  /** Per-command timeout: a stalled Redis must never hold a request. */
+  /**
+   * Per-command timeout. node-redis applies it only while a command waits to be sent: one
+   * already sent to a Redis that stopped answering waits until the socket closes. Callers that
+   * must not wait (a request) race the command against `withDeadline` as well.
+   */
   commandTimeoutMs?: number;
 }
 
@@ -37,3 +41,12 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
 }
 
 export type RedisClient = ReturnType<typeof createRedis>;
+
+/** Rejects when `promise` has not settled within `ms`: a stalled Redis must never hold a request. */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -3,3 +3,5 @@ export * from './processes';
 export * from './proxy';
 export * from './rabbit';
 export * from './wait';
+export * from './http';
+export * from './redis';

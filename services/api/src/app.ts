@@ -17,7 +17,8 @@ export interface AppDeps {
   config: Pick<
     ApiConfig,
     'API_RATE_LIMIT_ENABLED' | 'API_RATE_LIMIT_MAX' | 'API_RATE_LIMIT_WINDOW_MS' | 'API_TRUST_PROXY_HOPS' | 'API_CACHE_TTL_SECONDS'
-  >;
+  > &
+    Partial<Pick<ApiConfig, 'REDIS_COMMAND_TIMEOUT_MS'>>;
   /** Readiness checks beyond Postgres (Redis, RabbitMQ): reported, but they do not fail readiness. */
   optionalChecks?: ReadinessChecks;
 }
@@ -57,12 +58,16 @@ export function createApp({ db, redis, logger, config, optionalChecks = {} }: Ap
   // script needs a relaxed CSP on this one page.
   app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
 
+  // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
+  const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
   const api = express.Router();
   if (config.API_RATE_LIMIT_ENABLED) {
-    api.use(createRateLimiter(redis, logger, { limit: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS }));
+    api.use(
+      createRateLimiter(redis, logger, { limit: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS, redisTimeoutMs }),
+    );
   }
   api.use('/products', productRoutes(db));
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS }));
+  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }));
   api.use(notFoundHandler);
   app.use('/api', api);
   app.use(notFoundHandler);

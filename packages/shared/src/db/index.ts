@@ -31,5 +31,11 @@ export function createDb(connectionString: string, options: DbOptions): Db {
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool listens only while a client is idle. A client whose connection dies while checked
+  // out (Postgres restarted or the network cut mid-query) also emits 'error', which would crash
+  // the process; its query already fails with that error, and the pool drops it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }

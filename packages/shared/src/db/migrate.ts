@@ -15,8 +15,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
-        // Another process created it between the check and the create.
-        if (error.code !== '42P04') throw error;
+        // Another process created it between the check and the create (a race can also surface
+        // as a unique violation on pg_database).
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
@@ -53,6 +54,9 @@ export async function migrateDatabase(
     direction: 'up',
     migrationsTable: 'pgmigrations',
     checkOrder: true,
+    // The default ('fail') makes a second process that migrates at the same time exit with an
+    // error; waiting for the lock lets it find the work done and apply nothing.
+    advisoryLockMode: 'wait',
     log,
   });
 }

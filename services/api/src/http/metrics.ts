@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics() {
@@ -14,12 +14,37 @@ export function createMetrics() {
   return { registry, httpDuration };
 }
 
+/** `/api/orders` + `/` → `/api/orders`; `/api/orders` + `/:order_id` → `/api/orders/:order_id`. */
+const joinRoute = (base: string, path: string) => `${base}${path}`.replace(/(.)\/$/, '$1');
+
+/**
+ * Records the full route pattern as soon as a route matches. Express assigns `req.route` at
+ * that moment, while `req.baseUrl` still holds the mount path; by the time the response
+ * finishes, an error that left the router has already reset `req.baseUrl`, which would label
+ * every failed POST /api/orders as `/`.
+ */
+function captureRoute(req: Request): () => string | undefined {
+  let route: unknown;
+  let pattern: string | undefined;
+  Object.defineProperty(req, 'route', {
+    configurable: true,
+    enumerable: true,
+    get: () => route,
+    set: (value: { path?: unknown } | undefined) => {
+      route = value;
+      if (value && typeof value.path === 'string') pattern = joinRoute(req.baseUrl, value.path);
+    },
+  });
+  return () => pattern;
+}
+
 /** Times every request, labelled by its route pattern (never the raw URL, which would explode cardinality). */
 export function requestTimer(httpDuration: Histogram<'method' | 'route' | 'status_code'>): RequestHandler {
   return (req, res, next) => {
     const end = httpDuration.startTimer();
+    const matchedRoute = captureRoute(req);
     res.once('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched';
+      const route = matchedRoute() ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
       end({ method: req.method, route, status_code: res.statusCode });
     });
     next();

@@ -1,8 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import {
   AppError,
   BadRequest,
-  NotFound,
   PayloadTooLarge,
   ServiceUnavailable,
   UnsupportedMediaType,
@@ -37,9 +37,21 @@ function fromBodyParser(error: { type?: string; status?: number }): AppError | u
   }
 }
 
-/** Any route not matched under /api. */
+/**
+ * Other client errors raised by express or its parsers carry a 4xx `status` (a malformed
+ * %-escape in the path, a corrupt gzip body). They are the client's fault, not a 500; their
+ * message stays out of the body, which says only what kind of problem it is.
+ */
+function fromClientError(error: { status?: unknown }): AppError | undefined {
+  const { status } = error;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  const detail = status === 400 ? 'The request is malformed.' : 'The request cannot be processed.';
+  return new AppError(status, STATUS_CODES[status] ?? 'Bad Request', detail);
+}
+
+/** Any route not matched, under /api or outside it. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new NotFound('resource', req.path));
+  next(new AppError(404, 'Not Found', `No route matches ${req.method} ${req.originalUrl.split('?')[0]}.`));
 };
 
 /**
@@ -49,17 +61,16 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
-    let problem: AppError;
-    if (error instanceof AppError) problem = error;
-    else if (typeof error === 'object' && error !== null && fromBodyParser(error)) problem = fromBodyParser(error)!;
-    else if (isDatabaseUnavailable(error)) {
+    if (error instanceof AppError) return sendProblem(res, error, req.originalUrl);
+    const fields = typeof error === 'object' && error !== null ? error : {};
+    const clientError = fromBodyParser(fields) ?? fromClientError(fields);
+    if (clientError) return sendProblem(res, clientError, req.originalUrl);
+    if (isDatabaseUnavailable(error)) {
       logger.warn({ err: error }, 'database unavailable');
-      problem = new ServiceUnavailable('database');
       res.set('Retry-After', '1');
-    } else {
-      logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
-      problem = new AppError(500, 'Internal Server Error', 'An unexpected error occurred.');
+      return sendProblem(res, new ServiceUnavailable('database'), req.originalUrl);
     }
-    sendProblem(res, problem, req.originalUrl);
+    logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unhandled error');
+    sendProblem(res, new AppError(500, 'Internal Server Error', 'An unexpected error occurred.'), req.originalUrl);
   };
 }

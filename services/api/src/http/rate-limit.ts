@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { rateLimit, type RateLimitInfo, type RateLimitRequestHandler } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import { TooManyRequests, type Logger, type RedisClient } from '@order-service/shared';
+import { TooManyRequests, withDeadline, type Logger, type RedisClient } from '@order-service/shared';
 import { sendProblem } from './problem';
 
 /**
@@ -23,6 +23,8 @@ class SelfHealingRedisStore extends RedisStore {
 export interface RateLimitOptions {
   limit: number;
   windowMs: number;
+  /** A Redis that does not answer within this is treated as down (the request passes). */
+  redisTimeoutMs: number;
 }
 
 /**
@@ -30,19 +32,25 @@ export interface RateLimitOptions {
  * Redis is unreachable it fails open (with a warning): orders keep flowing without a limiter.
  */
 export function createRateLimiter(redis: RedisClient, logger: Logger, options: RateLimitOptions): RateLimitRequestHandler {
+  // While Redis is down the store fails on every request: each kind of message is logged at
+  // most once per 10 s, so the log says so without growing at the request rate.
+  const lastLogged = new Map<string, number>();
+  const warn = (error: unknown, message = 'rate limiter problem') => {
+    const now = Date.now();
+    if (now - (lastLogged.get(message) ?? 0) < 10_000) return;
+    lastLogged.set(message, now);
+    logger.warn({ err: error instanceof Error ? error.message : error }, message);
+  };
   return rateLimit({
     windowMs: options.windowMs,
     limit: options.limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     passOnStoreError: true,
-    logger: {
-      warn: (...args: unknown[]) => logger.warn(args.map(String).join(' ')),
-      error: (error: unknown) => logger.warn({ err: error instanceof Error ? error.message : error }, 'rate limiter store unavailable; allowing request'),
-    },
+    logger: { warn, error: warn },
     store: new SelfHealingRedisStore({
       prefix: 'rl:',
-      sendCommand: (...args: string[]) => redis.sendCommand(args),
+      sendCommand: (...args: string[]) => withDeadline(redis.sendCommand(args), options.redisTimeoutMs),
     }),
     handler: (req, res, _next, opts) => {
       const { resetTime } = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;

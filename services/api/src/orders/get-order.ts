@@ -3,6 +3,7 @@ import {
   cacheOrder,
   moneyToNumber,
   readCachedOrder,
+  withDeadline,
   type Db,
   type Logger,
   type RedisClient,
@@ -15,6 +16,8 @@ export interface OrderReader {
   redis: RedisClient;
   logger: Logger;
   cacheTtlSeconds: number;
+  /** How long a request waits for a cache read before it goes to Postgres instead. */
+  redisTimeoutMs: number;
 }
 
 /**
@@ -22,8 +25,11 @@ export interface OrderReader {
  * parsing). Redis trouble is never the reader's problem: errors and timeouts fall back to
  * Postgres, and the cache write after a miss is not awaited.
  */
-export async function getOrderJson({ db, redis, logger, cacheTtlSeconds }: OrderReader, orderId: string): Promise<string> {
-  const cached = await readCachedOrder(redis, orderId).catch((error: unknown) => {
+export async function getOrderJson(
+  { db, redis, logger, cacheTtlSeconds, redisTimeoutMs }: OrderReader,
+  orderId: string,
+): Promise<string> {
+  const cached = await withDeadline(readCachedOrder(redis, orderId), redisTimeoutMs).catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache read failed');
     return null;
   });

@@ -10,8 +10,20 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const PrintableText = v.regex(/^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]*$/u, 'must not contain control characters');
 
+/**
+ * A lone UTF-16 surrogate (JSON allows "\ud800") cannot be encoded as UTF-8: the driver would
+ * store U+FFFD while the event in the outbox kept the escape, so the two would disagree.
+ */
+const WellFormedText = v.check((text: string) => !/\p{Cs}/u.test(text), 'must be valid Unicode text');
+
+/**
+ * Ids are compared as strings (catalog lookup, cache keys, request hashes), so they are
+ * normalised to the lower case Postgres prints; an upper-case id then means the same thing.
+ */
+const Id = v.pipe(Uuid, v.toLowerCase());
+
 export const OrderItemInput = v.object({
-  product_id: Uuid,
+  product_id: Id,
   quantity: v.pipe(
     v.number('must be a number'),
     v.integer('must be an integer'),
@@ -22,11 +34,14 @@ export const OrderItemInput = v.object({
 
 /** The body of POST /api/orders. Unknown fields are stripped: a client cannot set status or totals. */
 export const PlaceOrderBody = v.object({
-  customer_id: Uuid,
+  customer_id: Id,
+  // The count is checked before the items, so a 1 MiB array of junk costs one length check
+  // and one issue, not a validation and an issue per element.
   items: v.pipe(
-    v.array(OrderItemInput, 'must be an array'),
+    v.array(v.unknown(), 'must be an array'),
     v.minLength(1, 'must have at least 1 item'),
     v.maxLength(MAX_ITEMS, `must have at most ${MAX_ITEMS} items`),
+    v.array(OrderItemInput),
   ),
   shipping_address: v.pipe(
     v.string('must be a string'),
@@ -34,6 +49,7 @@ export const PlaceOrderBody = v.object({
     v.minLength(1, 'must not be empty'),
     v.maxLength(MAX_ADDRESS_LENGTH, `must be at most ${MAX_ADDRESS_LENGTH} characters`),
     PrintableText,
+    WellFormedText,
   ),
 });
 export type PlaceOrderInput = v.InferOutput<typeof PlaceOrderBody>;
@@ -69,4 +85,4 @@ export const OrderView = v.object({
 });
 export type OrderView = v.InferOutput<typeof OrderView>;
 
-export const OrderIdParam = v.object({ order_id: Uuid });
+export const OrderIdParam = v.object({ order_id: Id });

@@ -31,11 +31,10 @@ export function orderRoutes(reader: OrderReader): Router {
     (req, _res, next) => next(req.is(['application/json', 'application/*+json']) ? undefined : new UnsupportedMediaType()),
     express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
+      // A malformed header is a malformed request (400), whatever the body holds.
+      const key = idempotencyKey(req);
       const input = parseBody(PlaceOrderBody, req.body);
-      const { response, replayed } = await placeOrder(reader.db, input, {
-        idempotencyKey: idempotencyKey(req),
-        traceparent: traceparent(req),
-      });
+      const { response, replayed } = await placeOrder(reader.db, input, { idempotencyKey: key, traceparent: traceparent(req) });
       if (replayed) res.set('Idempotent-Replayed', 'true');
       res.status(201).location(`/api/orders/${response.order_id}`).json(response);
     },

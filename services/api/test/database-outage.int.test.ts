@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { createTestDatabase, startTcpProxy, waitFor, type TcpProxy, type TestDatabase } from '@order-service/testkit';
+import { holdIdempotencyKey, waitForLockWait } from './support/locks';
+import { expectProblem } from './support/problem';
+import { client, countRows, orderBody, startTestApi, type TestApi } from './support/test-api';
+
+describe('api: when Postgres goes away', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let api: TestApi;
+  let http: ReturnType<typeof client>;
+
+  before(async () => {
+    database = await createTestDatabase('api_pg_outage');
+    const target = new URL(database.url);
+    proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    api = await startTestApi({
+      databaseUrl: proxy.url(database.url),
+      optionalChecks: { redis: async () => (await api.redis.ping()) === 'PONG' },
+    });
+    http = client(api.url, { timeoutMs: 10_000 });
+  });
+
+  after(async () => {
+    proxy?.restore();
+    await api?.close();
+    await proxy?.close();
+    await database?.drop();
+  });
+
+  /** A 503 that says a dependency is down, and nothing about which driver said what. */
+  function expectUnavailable(response: Awaited<ReturnType<typeof http.get>>) {
+    const problem = expectProblem(response, 503);
+    expect(response.headers['retry-after']).to.equal('1');
+    expect(Object.keys(problem).sort()).to.deep.equal(['detail', 'instance', 'status', 'title', 'type']);
+    expect(response.text).not.to.match(/terminated|connect|socket|pg|postgres|SELECT|INSERT/i);
+  }
+
+  it('answers 503 problem+json while Postgres is cut, and recovers by itself when it returns', async () => {
+    const placed = await http.post('/api/orders', orderBody());
+    expect(placed.status).to.equal(201);
+    const { order_id } = placed.json<{ order_id: string }>();
+    expect((await http.get('/readyz')).status).to.equal(200);
+
+    proxy.cut();
+    expectUnavailable(await http.post('/api/orders', orderBody()));
+    expectUnavailable(await http.get(`/api/orders/${randomUUID()}`));
+    expectUnavailable(await http.get('/api/products'));
+    const readiness = await http.get('/readyz');
+    expect(readiness.status).to.equal(503);
+    expect(readiness.json()).to.deep.equal({ status: 'not ready', checks: { postgres: 'down', redis: 'up' } });
+    // Alive all the same: restarting the process would not bring Postgres back.
+    expect((await http.get('/healthz')).status).to.equal(200);
+
+    proxy.restore();
+    await waitFor(async () => (await http.post('/api/orders', orderBody())).status === 201, { timeoutMs: 15_000, what: 'POST to recover' });
+    expect((await http.get(`/api/orders/${order_id}`)).status).to.equal(200);
+    expect((await http.get('/api/products')).status).to.equal(200);
+    expect((await http.get('/readyz')).json()).to.deep.equal({ status: 'ready', checks: { postgres: 'up', redis: 'up' } });
+  });
+
+  it('a connection cut in the middle of a request is a 503 and stores nothing, never a crash', async () => {
+    const key = randomUUID();
+    const lock = await holdIdempotencyKey(database.url, key);
+    try {
+      const before = await countRows(database.db);
+      const pending = http.post('/api/orders', orderBody(), { headers: { 'idempotency-key': key } });
+      await waitForLockWait(database.db, 'api-test');
+      proxy.cut();
+      expectUnavailable(await pending);
+      await lock.release();
+      expect(await countRows(database.db)).to.deep.equal(before);
+    } finally {
+      await lock.release().catch(() => undefined);
+      proxy.restore();
+    }
+    await waitFor(async () => (await http.get('/readyz')).status === 200, { timeoutMs: 15_000, what: 'readiness to recover' });
+  });
+});

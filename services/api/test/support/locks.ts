@@ -1,0 +1,35 @@
+import pg from 'pg';
+import { sql } from 'kysely';
+import type { Db } from '@order-service/shared';
+import { waitFor } from '@order-service/testkit';
+
+/**
+ * Claims an Idempotency-Key in a transaction the test keeps open, so a POST with that key
+ * blocks on the row lock: a request held in flight for as long as the test wants.
+ */
+export async function holdIdempotencyKey(databaseUrl: string, key: string) {
+  const holder = new pg.Client({ connectionString: databaseUrl, application_name: 'test-lock-holder' });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query(`INSERT INTO idempotency_keys (idempotency_key, request_hash, order_id) VALUES ($1, 'held', gen_random_uuid())`, [key]);
+  return {
+    /** Rolls back, so the blocked request claims the key and goes on. */
+    async release() {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    },
+  };
+}
+
+/** Waits until a session of `applicationName` on `db`'s database is blocked on a lock. */
+export function waitForLockWait(db: Db, applicationName: string) {
+  return waitFor(
+    async () => {
+      const { rows } = await sql<{ waiting: number }>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = ${applicationName} AND wait_event_type = 'Lock'`.execute(db);
+      return rows[0]!.waiting > 0;
+    },
+    { timeoutMs: 10_000, what: `a ${applicationName} session to wait on a lock` },
+  );
+}
