@@ -72,6 +72,26 @@ describe('api: the Redis cache of GET /api/orders/{id}', () => {
     expect(second.json()).to.include({ shipping_address: orderBody().shipping_address });
   });
 
+  it("with X-Customer-Id, another customer's cached order looks exactly like an unknown id", async () => {
+    const body = orderBody();
+    const id = (await http.post('/api/orders', body)).json<{ order_id: string }>().order_id;
+    cachedIds.push(orderCacheKey(id));
+    const own = await http.get(`/api/orders/${id}`, { headers: { 'x-customer-id': body.customer_id } });
+    expect(own.status).to.equal(200);
+    await waitFor(() => redis.exists(orderCacheKey(id)), { what: 'the cache entry' });
+
+    const stranger = { 'x-customer-id': crypto.randomUUID() };
+    const unknownId = crypto.randomUUID();
+    const theirs = await http.get(`/api/orders/${id}`, { headers: stranger });
+    const unknown = await http.get(`/api/orders/${unknownId}`, { headers: stranger });
+    expect(theirs.status).to.equal(404);
+    expect(unknown.status).to.equal(404);
+    const comparable = (headers: Record<string, unknown>) =>
+      Object.keys(headers).filter((name) => !['date', 'etag', 'content-length'].includes(name)).sort();
+    expect(comparable(theirs.headers)).to.deep.equal(comparable(unknown.headers));
+    expect(theirs.text.replaceAll(id, 'ID')).to.equal(unknown.text.replaceAll(unknownId, 'ID'));
+  });
+
   it('a tombstone at a newer version sends the next read to Postgres', async () => {
     const id = await placeOrder();
     await http.get(`/api/orders/${id}`);

@@ -62,7 +62,16 @@ export function openApiDocument() {
       '/api/orders/{order_id}': {
         get: {
           summary: 'One order with its items',
-          parameters: [{ name: 'order_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+          parameters: [
+            { name: 'order_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            {
+              name: 'X-Customer-Id',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', format: 'uuid' },
+              description: "The caller's customer id, set by an authenticating gateway. Another customer's order then answers 404, exactly like an unknown id.",
+            },
+          ],
           responses: {
             200: { description: 'The order', content: { 'application/json': { schema: schema(OrderView) } } },
             400: problem('Malformed id'),

@@ -53,3 +53,16 @@ export async function getOrderJson(
   });
   return body;
 }
+
+/**
+ * One order as seen by `viewer`: when the caller names its customer (X-Customer-Id, set by the
+ * gateway that authenticated it), another customer's order is answered exactly like an unknown
+ * id, cached or not, so nobody can probe which order ids exist.
+ */
+export async function getOrderJsonFor(reader: OrderReader, orderId: string, viewer: string | undefined): Promise<string> {
+  const body = await getOrderJson(reader, orderId);
+  if (viewer !== undefined && (JSON.parse(body) as Pick<OrderView, 'customer_id'>).customer_id !== viewer) {
+    throw new NotFound('order', orderId);
+  }
+  return body;
+}

@@ -86,3 +86,9 @@ export const OrderView = v.object({
 export type OrderView = v.InferOutput<typeof OrderView>;
 
 export const OrderIdParam = v.object({ order_id: Id });
+
+/**
+ * Optional `X-Customer-Id` of the caller, set by an authenticating gateway. When present, a GET
+ * only shows that customer's own orders.
+ */
+export const CustomerIdHeader = v.object({ 'X-Customer-Id': v.optional(Id) });

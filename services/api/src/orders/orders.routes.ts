@@ -1,8 +1,8 @@
 import express, { Router, type Request } from 'express';
 import { BadRequest, UnsupportedMediaType } from '@order-service/shared';
 import { parseBody, parseParams } from '../http/validate';
-import { getOrderJson, type OrderReader } from './get-order';
-import { MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
+import { getOrderJsonFor, type OrderReader } from './get-order';
+import { CustomerIdHeader, MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
 import { placeOrder } from './place-order';
 
 /** Bodies over this are refused with 413 before they are parsed. */
@@ -42,7 +42,8 @@ export function orderRoutes(reader: OrderReader): Router {
 
   router.get('/:order_id', async (req, res) => {
     const { order_id } = parseParams(OrderIdParam, req.params);
-    res.type('application/json').send(await getOrderJson(reader, order_id));
+    const viewer = parseParams(CustomerIdHeader, { 'X-Customer-Id': req.get('x-customer-id') })['X-Customer-Id'];
+    res.type('application/json').send(await getOrderJsonFor(reader, order_id, viewer));
   });
 
   return router;
