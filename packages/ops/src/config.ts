@@ -1,0 +1,38 @@
+import * as v from 'valibot';
+import { CommonEnv, envInt } from '@order-service/shared/config';
+
+/** A comma-separated list of http(s) base URLs; empty means "do not check this process". */
+const urlList = (fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    ),
+    v.check(
+      (urls) => urls.every((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol)),
+      'must be comma-separated http:// or https:// URLs',
+    ),
+  );
+
+/**
+ * What `pnpm ops` reads from the environment. The connection URLs are the services' own
+ * (the same defaults); the OPS_*_URLS name the processes whose /readyz `status` asks. A host name
+ * that resolves to several addresses (a scaled Compose service) is checked at every address.
+ */
+export const OpsEnv = v.object({
+  DATABASE_URL: CommonEnv.DATABASE_URL,
+  RABBITMQ_URL: CommonEnv.RABBITMQ_URL,
+  REDIS_URL: CommonEnv.REDIS_URL,
+  OPS_API_URL: urlList('http://127.0.0.1:8000'),
+  OPS_RELAY_URLS: urlList('http://127.0.0.1:9101'),
+  OPS_CONSUMER_URLS: urlList('http://127.0.0.1:9102'),
+  /** The payment simulator is a demo process, so it is checked only when named. */
+  OPS_SIMULATOR_URLS: urlList(''),
+  /** Deadline for each connection and readiness probe. */
+  OPS_TIMEOUT_MS: envInt(3_000, 100, 120_000),
+});
+
+export type OpsConfig = v.InferOutput<typeof OpsEnv>;

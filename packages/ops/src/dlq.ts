@@ -1,0 +1,198 @@
+import type { Channel, Connection, Envelope, SyncMessage } from 'rabbitmq-client';
+import { Topology } from '@order-service/shared/events/topology';
+import { ExitCode, type CommandResult } from './exit-codes';
+import { clip, table } from './format';
+
+/** Headers the consumer adds when it dead-letters a message (services/consumer/src/dead-letter.ts). */
+const CONSUMER_HEADERS = [
+  'x-dead-letter-reason',
+  'x-dead-letter-code',
+  'x-dead-letter-attempts',
+  'x-dead-lettered-at',
+  'x-original-exchange',
+  'x-original-routing-key',
+  'x-original-queue',
+];
+/** Headers the broker adds when it dead-letters by itself (the queue's delivery limit). */
+const BROKER_HEADER = /^x-(death|first-death-.*|last-death-.*|delivery-count)$/;
+
+interface DeathRecord {
+  queue?: unknown;
+  reason?: unknown;
+  count?: unknown;
+}
+
+/** One dead letter as operators read it. */
+export function describeDeadLetter(msg: SyncMessage) {
+  const headers = msg.headers ?? {};
+  const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as DeathRecord[]) : [];
+  const firstDeath = deaths[0];
+  const body = Buffer.isBuffer(msg.body) ? msg.body.toString('utf8') : msg.body;
+  const data = typeof body === 'object' && body !== null ? (body as { data?: { order_id?: unknown } }).data : undefined;
+  return {
+    message_id: msg.messageId ?? null,
+    order_id: (typeof data?.order_id === 'string' ? data.order_id : msg.correlationId) ?? null,
+    // The consumer's reason; for a broker dead-letter, the broker's (e.g. delivery_limit).
+    code: (headers['x-dead-letter-code'] as string | undefined) ?? (firstDeath ? `broker:${String(firstDeath.reason)}` : null),
+    reason:
+      (headers['x-dead-letter-reason'] as string | undefined) ??
+      (firstDeath ? `${String(firstDeath.reason)} in ${String(firstDeath.queue)} (${String(firstDeath.count)}x)` : null),
+    attempts: (headers['x-dead-letter-attempts'] as number | undefined) ?? null,
+    dead_lettered_at: (headers['x-dead-lettered-at'] as string | undefined) ?? null,
+    redrive_count: Number(headers['x-redrive-count'] ?? 0),
+    headers,
+    body,
+  };
+}
+
+async function dlqDepth(connection: Connection) {
+  const ok = await connection.queueDeclare({ queue: Topology.paymentDlq, passive: true });
+  return ok.messageCount;
+}
+
+function notDeclared(queue: string): CommandResult {
+  return {
+    exitCode: ExitCode.notFound,
+    data: { error: `queue ${queue} does not exist` },
+    text: `Queue ${queue} does not exist yet; the consumer declares it when it starts.`,
+  };
+}
+
+const isNotFound = (error: unknown) => (error as { code?: unknown }).code === 'NOT_FOUND';
+
+/**
+ * `ops dlq list`: browses the DLQ without removing anything. Messages are fetched unacknowledged
+ * and returned to the queue when the channel closes. The DLQ is a quorum queue without a
+ * delivery limit, so browsing can never drop a message (it only sets the redelivered flag).
+ */
+export async function listDeadLetters(connection: Connection, limit: number): Promise<CommandResult> {
+  let depth: number;
+  try {
+    depth = await dlqDepth(connection);
+  } catch (error) {
+    if (isNotFound(error)) return notDeclared(Topology.paymentDlq);
+    throw error;
+  }
+  const channel = await connection.acquire();
+  const messages: ReturnType<typeof describeDeadLetter>[] = [];
+  try {
+    while (messages.length < Math.min(limit, depth)) {
+      const msg = await channel.basicGet({ queue: Topology.paymentDlq, noAck: false });
+      if (!msg) break;
+      messages.push(describeDeadLetter(msg));
+    }
+  } finally {
+    // Closing the channel returns every unacknowledged message to the queue.
+    await channel.close();
+  }
+  const text =
+    depth === 0
+      ? `The dead-letter queue ${Topology.paymentDlq} is empty.`
+      : [
+          table(
+            ['MESSAGE ID', 'ORDER', 'CODE', 'ATTEMPTS', 'REDRIVEN', 'DEAD-LETTERED AT', 'REASON'],
+            messages.map((m) => [m.message_id, m.order_id, m.code, m.attempts, m.redrive_count, m.dead_lettered_at, clip(m.reason, 70)]),
+          ),
+          '',
+          `${depth} message(s) in ${Topology.paymentDlq}${depth > messages.length ? `, ${messages.length} shown (--limit)` : ''}. ` +
+            'Fix the cause, then: pnpm ops dlq redrive [--limit N]',
+        ].join('\n');
+  return { exitCode: ExitCode.ok, data: { depth, messages }, text };
+}
+
+/** The message as it goes back to the consumer's queue: unchanged, minus the dead-letter marks. */
+export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
+  const headers = Object.fromEntries(
+    Object.entries(msg.headers ?? {}).filter(([name]) => !CONSUMER_HEADERS.includes(name) && !BROKER_HEADER.test(name)),
+  );
+  return {
+    exchange: '',
+    routingKey: Topology.paymentQueue,
+    // An unroutable message (the queue vanished) comes back instead of being dropped.
+    mandatory: true,
+    durable: true,
+    contentType: msg.contentType,
+    contentEncoding: msg.contentEncoding,
+    messageId: msg.messageId,
+    correlationId: msg.correlationId,
+    timestamp: msg.timestamp,
+    type: msg.type,
+    appId: msg.appId,
+    headers: { ...headers, 'x-redrive-count': Number(msg.headers?.['x-redrive-count'] ?? 0) + 1, 'x-redriven-at': redrivenAt.toISOString() },
+  };
+}
+
+/** The body's bytes. rabbitmq-client parses application/json bodies, so those are serialised again. */
+const bodyBytes = (body: unknown) =>
+  Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+
+async function publishConfirmed(channel: Channel, envelope: Envelope, body: Buffer, returned: Set<string>) {
+  await channel.basicPublish(envelope, body);
+  // A mandatory message the broker could not route is returned just before its ack.
+  if (envelope.messageId && returned.has(envelope.messageId)) {
+    throw new Error(`the broker could not route the message to ${Topology.paymentQueue}`);
+  }
+}
+
+/**
+ * `ops dlq redrive`: moves dead letters back to `order-service.payment-processed`, one at a time:
+ * publish with a confirm, and only then ack the DLQ copy. An interruption can leave a message in
+ * both queues, never in neither; the consumer deduplicates by event id. Moves at most the
+ * messages present at the start, so a message that fails again is not looped forever.
+ */
+export async function redriveDeadLetters(connection: Connection, limit: number | undefined): Promise<CommandResult> {
+  let depth: number;
+  try {
+    depth = await dlqDepth(connection);
+  } catch (error) {
+    if (isNotFound(error)) return notDeclared(Topology.paymentDlq);
+    throw error;
+  }
+  try {
+    await connection.queueDeclare({ queue: Topology.paymentQueue, passive: true });
+  } catch (error) {
+    if (isNotFound(error)) return notDeclared(Topology.paymentQueue);
+    throw error;
+  }
+
+  const channel = await connection.acquire();
+  const returned = new Set<string>();
+  channel.on('basic.return', (msg) => returned.add(msg.messageId ?? ''));
+  const moved: Array<{ message_id: string | null; order_id: string | null }> = [];
+  let failure: string | undefined;
+  try {
+    await channel.confirmSelect();
+    const max = Math.min(limit ?? depth, depth);
+    while (moved.length < max) {
+      const msg = await channel.basicGet({ queue: Topology.paymentDlq, noAck: false });
+      if (!msg) break;
+      try {
+        await publishConfirmed(channel, redriveEnvelope(msg, new Date()), bodyBytes(msg.body), returned);
+      } catch (error) {
+        failure = `${msg.messageId ?? '(no message id)'}: ${(error as Error).message}`;
+        // Left in the DLQ (returned when the channel closes); nothing was acked.
+        break;
+      }
+      await channel.basicAck({ deliveryTag: msg.deliveryTag });
+      const described = describeDeadLetter(msg);
+      moved.push({ message_id: described.message_id, order_id: described.order_id });
+    }
+  } finally {
+    await channel.close();
+  }
+
+  const lines = [
+    moved.length === 0
+      ? depth === 0
+        ? `The dead-letter queue ${Topology.paymentDlq} is empty; nothing to redrive.`
+        : 'No message was redriven.'
+      : `Redriven ${moved.length} message(s) to ${Topology.paymentQueue}.`,
+  ];
+  if (moved.length > 0) lines.push(table(['MESSAGE ID', 'ORDER'], moved.map((m) => [m.message_id, m.order_id])));
+  if (failure) lines.push(`Stopped: ${failure}. The message stays in the DLQ.`);
+  return {
+    exitCode: failure ? ExitCode.error : ExitCode.ok,
+    data: { redriven: moved.length, messages: moved, ...(failure ? { error: failure } : {}) },
+    text: lines.join('\n'),
+  };
+}
