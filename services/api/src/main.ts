@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Connection } from 'rabbitmq-client';
 import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown } from '@order-service/shared';
+import { startTelemetry } from '@order-service/shared/telemetry';
 import { createApp } from './app';
 import { ApiEnv } from './config';
 
@@ -11,6 +12,7 @@ try {
   exitOnStartupError(undefined, error);
 }
 const logger = createLogger('api', config.LOG_LEVEL);
+const telemetry = await startTelemetry('order-service-api');
 const db = createDb(config.DATABASE_URL, {
   max: config.DB_POOL_MAX,
   applicationName: 'order-service-api',
@@ -43,4 +45,5 @@ onShutdown(logger, async () => {
     server.closeIdleConnections();
   });
   await Promise.allSettled([db.destroy(), redis.close(), rabbit.close()]);
+  await telemetry.shutdown();
 });

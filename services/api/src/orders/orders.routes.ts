@@ -4,6 +4,7 @@ import { parseBody, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
 import { placeOrder } from './place-order';
+import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
 
 /** Bodies over this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = '1mb';
@@ -34,7 +35,18 @@ export function orderRoutes(reader: OrderReader): Router {
       // A malformed header is a malformed request (400), whatever the body holds.
       const key = idempotencyKey(req);
       const input = parseBody(PlaceOrderBody, req.body);
-      const { response, replayed } = await placeOrder(reader.db, input, { idempotencyKey: key, traceparent: traceparent(req) });
+      // The span continues the caller's trace; its context is stored with the outbox row, so the
+      // relay, the payment side and the consumer carry the same trace on.
+      const { response, replayed } = await withSpan(
+        'POST /api/orders',
+        traceparent(req),
+        (span) =>
+          placeOrder(reader.db, input, {
+            idempotencyKey: key,
+            traceparent: injectTraceHeaders<{ traceparent?: string }>({}, span).traceparent,
+          }),
+        { kind: SpanKind.SERVER },
+      );
       if (replayed) res.set('Idempotent-Replayed', 'true');
       res.status(201).location(`/api/orders/${response.order_id}`).json(response);
     },
