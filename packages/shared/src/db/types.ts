@@ -54,6 +54,17 @@ export interface Orders {
   version: Generated<number>;
 }
 
+export interface OrderStatusHistory {
+  changed_at: Generated<Timestamp>;
+  event_id: string;
+  from_status: string;
+  id: Generated<Int8>;
+  order_id: string;
+  payment_id: string | null;
+  reason: string | null;
+  to_status: string;
+}
+
 export interface Outbox {
   aggregate_id: string;
   attempts: Generated<number>;
@@ -73,6 +84,14 @@ export interface Outbox {
   traceparent: string | null;
 }
 
+export interface ProcessedEvents {
+  event_id: string;
+  event_type: string;
+  order_id: string | null;
+  outcome: string;
+  processed_at: Generated<Timestamp>;
+}
+
 export interface Products {
   created_at: Generated<Timestamp>;
   name: string;
@@ -83,7 +102,9 @@ export interface Products {
 export interface DB {
   idempotency_keys: IdempotencyKeys;
   order_items: OrderItems;
+  order_status_history: OrderStatusHistory;
   orders: Orders;
   outbox: Outbox;
+  processed_events: ProcessedEvents;
   products: Products;
 }

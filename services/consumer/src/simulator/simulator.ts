@@ -1,0 +1,111 @@
+import { ConsumerStatus, type Connection } from 'rabbitmq-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import * as v from 'valibot';
+import { OrderCreated, Topology, declareOrdersExchange, type Logger } from '@order-service/shared';
+import { bodyText } from '../parse-event';
+import { pause } from '../retry';
+import { declarePaymentTopology, declareWhenReachable, paymentsExchange } from '../topology';
+import type { SimulatorConfig } from './config';
+import { simulatePayment } from './simulate';
+
+/** The simulator's own queue of OrderCreated events. */
+export const SIMULATOR_QUEUE = 'payment-simulator.order-created';
+
+export function createSimulatorMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const published = new Counter({
+    name: 'simulator_payments_published_total',
+    help: 'PaymentProcessed events published by the simulator, by status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  return { registry, published };
+}
+
+export interface SimulatorDeps {
+  connection: Connection;
+  logger: Logger;
+  metrics: ReturnType<typeof createSimulatorMetrics>;
+  config: Pick<SimulatorConfig, 'SIMULATOR_SUCCESS_RATIO' | 'SIMULATOR_DELAY_MS' | 'SIMULATOR_PREFETCH' | 'SIMULATOR_CONCURRENCY'>;
+}
+
+/**
+ * A stand-in payment provider: for each OrderCreated it waits SIMULATOR_DELAY_MS, then publishes
+ * a PaymentProcessed (persistent, confirmed) with the contract's AMQP properties, carrying the
+ * order's traceparent on. A demo and test tool; not part of the order service.
+ */
+export function startSimulator({ connection, logger, metrics, config }: SimulatorDeps) {
+  const publisher = connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges: [paymentsExchange] });
+  const stopping = new AbortController();
+  const queueOptions = { queue: SIMULATOR_QUEUE, durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
+
+  const consumer = connection.createConsumer(
+    {
+      lazy: true,
+      queue: SIMULATOR_QUEUE,
+      queueOptions,
+      queueBindings: [{ queue: SIMULATOR_QUEUE, exchange: Topology.ordersExchange, routingKey: Topology.orderCreatedKey }],
+      qos: { prefetchCount: config.SIMULATOR_PREFETCH },
+      concurrency: config.SIMULATOR_CONCURRENCY,
+    },
+    async (msg) => {
+      let json: unknown;
+      try {
+        json = typeof msg.body === 'object' && !Buffer.isBuffer(msg.body) ? msg.body : JSON.parse(bodyText(msg.body));
+      } catch {
+        json = undefined;
+      }
+      const parsed = v.safeParse(OrderCreated, json);
+      if (!parsed.success) {
+        logger.warn({ messageId: msg.messageId }, 'not an OrderCreated event; dropped');
+        return ConsumerStatus.DROP;
+      }
+      await pause(config.SIMULATOR_DELAY_MS, stopping.signal);
+      const event = simulatePayment(parsed.output, config.SIMULATOR_SUCCESS_RATIO);
+      const traceparent = msg.headers?.traceparent;
+      try {
+        await publisher.send(
+          {
+            exchange: Topology.paymentsExchange,
+            routingKey: Topology.paymentProcessedKey,
+            messageId: event.id,
+            correlationId: event.data.order_id,
+            contentType: 'application/json',
+            durable: true,
+            headers: typeof traceparent === 'string' ? { traceparent } : {},
+          },
+          Buffer.from(JSON.stringify(event)),
+        );
+      } catch (error) {
+        logger.warn({ err: error, orderId: event.data.order_id }, 'publishing the payment failed; will retry');
+        await pause(1_000, stopping.signal);
+        return ConsumerStatus.REQUEUE;
+      }
+      metrics.published.inc({ status: event.data.status });
+      logger.debug({ orderId: event.data.order_id, status: event.data.status }, 'payment published');
+      return ConsumerStatus.ACK;
+    },
+  );
+  consumer.on('error', (error: Error) => logger.warn({ err: error.message }, 'simulator consumer error'));
+
+  // The consumer's queue too: a payment published before the consumer ever ran is kept, not lost.
+  const declare = async () => {
+    await declareOrdersExchange(connection);
+    await declarePaymentTopology(connection);
+  };
+  const started = declareWhenReachable(declare, logger, stopping.signal).then((declared) => {
+    if (declared) consumer.start();
+  });
+
+  return {
+    consumer,
+    started,
+    async stop() {
+      stopping.abort();
+      await started;
+      await consumer.close();
+      await publisher.close();
+    },
+  };
+}

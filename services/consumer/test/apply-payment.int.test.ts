@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createDb, type Db, type PaymentProcessed } from '@order-service/shared';
+import { createTestDatabase, waitFor, type TestDatabase } from '@order-service/testkit';
+import { createApplyBatcher } from '../src/apply-batcher';
+import { applyPayment, applyPayments } from '../src/apply-payment';
+import { pruneInbox } from '../src/retention';
+import { insertOrder, paymentEvent } from './support';
+
+describe('applyPayment (one statement: inbox + status + history)', function () {
+  this.timeout(30_000);
+  let database: TestDatabase;
+  let racers: Db;
+
+  before(async () => {
+    database = await createTestDatabase('apply');
+    racers = createDb(database.url, { max: 4, applicationName: 'apply-racer' });
+  });
+  after(async () => {
+    await racers?.destroy();
+    await database?.drop();
+  });
+
+  it('applies, then recognises the same event as a duplicate and a contrary one as ignored', async () => {
+    const orderId = await insertOrder(database.db);
+    const event = paymentEvent(orderId, 'SUCCEEDED');
+
+    const applied = await applyPayment(database.db, event);
+    expect(applied).to.include({ outcome: 'applied', version: 2 });
+    expect(await applyPayment(database.db, event)).to.deep.equal({ outcome: 'duplicate', version: 2 });
+    expect(await applyPayment(database.db, paymentEvent(orderId, 'FAILED'))).to.deep.equal({ outcome: 'ignored', status: 'PROCESSING' });
+  });
+
+  it('writes nothing for an unknown order', async () => {
+    const event = paymentEvent('0b9a4c86-7d7a-4b8e-9f3e-3c1f2f6b7a10', 'FAILED');
+    expect(await applyPayment(database.db, event)).to.deep.equal({ outcome: 'unknown-order' });
+    const recorded = await database.db.selectFrom('processed_events').select('event_id').where('event_id', '=', event.id).execute();
+    expect(recorded).to.have.length(0);
+  });
+
+  /** Runs two applies held behind a row lock, so they really run at the same moment. */
+  async function race(orderId: string, first: PaymentProcessed, second: PaymentProcessed) {
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE', [orderId]);
+      const racing = Promise.all([applyPayment(racers, first), applyPayment(racers, second)]);
+      await waitFor(
+        async () => {
+          const { rows } = await sql<{ waiting: string }>`
+            SELECT count(*) AS waiting FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'apply-racer' AND wait_event_type = 'Lock'`.execute(database.db);
+          return Number(rows[0]!.waiting) === 2;
+        },
+        { what: 'both statements to wait on the lock' },
+      );
+      await locker.query('COMMIT');
+      return (await racing).map((result) => result.outcome).sort();
+    } finally {
+      await locker.end();
+    }
+  }
+
+  it('two contrary events racing for one order leave exactly one transition', async () => {
+    const orderId = await insertOrder(database.db);
+    expect(await race(orderId, paymentEvent(orderId, 'SUCCEEDED'), paymentEvent(orderId, 'FAILED'))).to.deep.equal(['applied', 'ignored']);
+    const history = await database.db.selectFrom('order_status_history').selectAll().where('order_id', '=', orderId).execute();
+    expect(history).to.have.length(1);
+    const order = await database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
+    expect(order).to.include({ status: history[0]!.to_status, version: 2 });
+  });
+
+  it('the same event delivered twice at once is applied once', async () => {
+    const orderId = await insertOrder(database.db);
+    const event = paymentEvent(orderId, 'FAILED');
+    expect(await race(orderId, event, event)).to.deep.equal(['applied', 'duplicate']);
+    const inbox = await database.db.selectFrom('processed_events').selectAll().where('order_id', '=', orderId).execute();
+    expect(inbox).to.have.length(1);
+  });
+
+  it('prunes inbox rows older than the retention window and keeps the rest', async () => {
+    const orderId = await insertOrder(database.db);
+    const old = paymentEvent(orderId, 'SUCCEEDED');
+    const recent = paymentEvent(orderId, 'FAILED');
+    await applyPayment(database.db, old);
+    await applyPayment(database.db, recent);
+    await database.db
+      .updateTable('processed_events')
+      .set({ processed_at: sql`now() - interval '25 hours'` })
+      .where('event_id', '=', old.id)
+      .execute();
+
+    expect(await pruneInbox(database.db, 24)).to.be.at.least(1);
+
+    const left = await database.db.selectFrom('processed_events').select('event_id').where('order_id', '=', orderId).execute();
+    expect(left.map((row) => row.event_id)).to.deep.equal([recent.id]);
+    // A redelivery of the pruned event still changes nothing: the order has left PENDING.
+    expect(await applyPayment(database.db, old)).to.include({ outcome: 'ignored' });
+  });
+
+  describe('in batches', () => {
+    it('gives each event of a batch its own outcome', async () => {
+      const [fresh, done, taken] = await Promise.all([insertOrder(database.db), insertOrder(database.db), insertOrder(database.db)]);
+      const repeated = paymentEvent(done, 'SUCCEEDED');
+      await applyPayment(database.db, repeated);
+      await applyPayment(database.db, paymentEvent(taken, 'FAILED'));
+
+      const results = await applyPayments(database.db, [
+        paymentEvent(fresh, 'FAILED'),
+        repeated,
+        paymentEvent(taken, 'SUCCEEDED'),
+        paymentEvent('7c9e6679-7425-40de-944b-e07fc1f90ae7', 'SUCCEEDED'),
+      ]);
+
+      expect(results.map((result) => result.outcome)).to.deep.equal(['applied', 'duplicate', 'ignored', 'unknown-order']);
+      expect(results[2]).to.deep.equal({ outcome: 'ignored', status: 'FAILED' });
+      const history = await database.db.selectFrom('order_status_history').select('order_id').where('order_id', 'in', [fresh, done, taken]).execute();
+      expect(history).to.have.length(3);
+    });
+
+    it('two batches sharing orders, in opposite order, leave one transition per order and do not deadlock', async () => {
+      const orders = await Promise.all(Array.from({ length: 10 }, () => insertOrder(database.db)));
+      const [first, second] = await Promise.all([
+        applyPayments(racers, orders.map((orderId) => paymentEvent(orderId, 'SUCCEEDED'))),
+        applyPayments(racers, [...orders].reverse().map((orderId) => paymentEvent(orderId, 'FAILED'))),
+      ]);
+      const outcomes = [...first, ...second].map((result) => result.outcome);
+      expect(outcomes.filter((outcome) => outcome === 'applied')).to.have.length(10);
+      expect(outcomes.filter((outcome) => outcome === 'ignored')).to.have.length(10);
+      const history = await database.db.selectFrom('order_status_history').select('order_id').where('order_id', 'in', orders).execute();
+      expect(history).to.have.length(10);
+    });
+
+    it('the batcher keeps one event per order per statement, and isolates an event that cannot be written', async () => {
+      const apply = createApplyBatcher(database.db, 50);
+      const orderId = await insertOrder(database.db);
+      const others = await Promise.all(Array.from({ length: 5 }, () => insertOrder(database.db)));
+      const broken = { ...paymentEvent(others[0]!, 'FAILED'), data: { ...paymentEvent(others[0]!, 'FAILED').data, order_id: 'not-a-uuid' } };
+      const event = paymentEvent(orderId, 'SUCCEEDED');
+
+      const settled = await Promise.allSettled([
+        apply(event),
+        apply(event),
+        apply(paymentEvent(orderId, 'FAILED')),
+        apply(broken),
+        ...others.map((id) => apply(paymentEvent(id, 'SUCCEEDED'))),
+      ]);
+
+      const outcomes = settled.map((result) => (result.status === 'fulfilled' ? result.value.outcome : 'error'));
+      expect(outcomes).to.deep.equal(['applied', 'duplicate', 'ignored', 'error', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    });
+  });
+});

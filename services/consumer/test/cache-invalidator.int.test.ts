@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { cacheOrder, createRedis, orderCacheKey, readCachedOrder, type RedisClient } from '@order-service/shared';
+import { startTcpProxy, waitFor, type TcpProxy } from '@order-service/testkit';
+import { createCacheInvalidator } from '../src/cache-invalidator';
+import { REDIS_URL, quietLogger } from './support';
+
+describe('cache invalidation', function () {
+  this.timeout(30_000);
+  let proxy: TcpProxy;
+  let throughProxy: RedisClient;
+  let direct: RedisClient;
+
+  before(async () => {
+    const target = new URL(REDIS_URL);
+    proxy = await startTcpProxy(target.hostname, Number(target.port || 6379));
+    throughProxy = createRedis(proxy.url(REDIS_URL), quietLogger);
+    direct = createRedis(REDIS_URL, quietLogger);
+    await waitFor(() => throughProxy.isReady && direct.isReady, { what: 'redis connected' });
+  });
+  after(async () => {
+    await Promise.allSettled([throughProxy?.close(), direct?.close()]);
+    await proxy?.close();
+  });
+
+  it('a newer version replaces the cached order with a tombstone that an older write cannot undo', async () => {
+    const orderId = randomUUID();
+    const cache = createCacheInvalidator(direct, quietLogger, 60);
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    await cache.invalidate(orderId, 2);
+    expect(await readCachedOrder(direct, orderId)).to.equal(null);
+    // A slow reader that loaded version 1 before the change writes it back late: refused.
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    expect(await readCachedOrder(direct, orderId)).to.equal(null);
+    await cache.close();
+  });
+
+  it('while Redis is unreachable, invalidations are kept and delivered once it is back', async () => {
+    const orderId = randomUUID();
+    const cache = createCacheInvalidator(throughProxy, quietLogger, 60, { retryIntervalMs: 50 });
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    proxy.cut();
+    await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
+
+    await cache.invalidate(orderId, 2); // never throws
+    expect(cache.pendingCount()).to.equal(1);
+    expect(await readCachedOrder(direct, orderId)).to.equal('{"status":"PENDING"}');
+
+    proxy.restore();
+    await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
+    expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
+    await cache.close();
+  });
+});

@@ -1,0 +1,22 @@
+import { randomUUID } from 'node:crypto';
+import { PAYMENT_PROCESSED, type PaymentProcessed } from '@order-service/shared';
+
+/** A PaymentProcessed event for `orderId`, as the payment side would publish it. */
+export function paymentEvent(orderId: string, status: 'SUCCEEDED' | 'FAILED', data: Partial<PaymentProcessed['data']> = {}): PaymentProcessed {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: '/payments-test',
+    type: PAYMENT_PROCESSED,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: {
+      order_id: orderId,
+      payment_id: `pay_${randomUUID().slice(0, 8)}`,
+      status,
+      amount: 12.5,
+      ...(status === 'FAILED' ? { reason: 'card declined' } : {}),
+      ...data,
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { Connection } from 'rabbitmq-client';
+import { Topology } from '@order-service/shared';
+import { createTestDatabase, createTestVhost, startService, waitFor, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
+import { paymentEvent } from './fixtures';
+import { REDIS_URL, drainDlq, paymentPublisher } from './support';
+
+describe('the payment flow, all processes as an operator runs them', function () {
+  this.timeout(120_000);
+  let database: TestDatabase;
+  let vhost: TestVhost;
+  let services: Record<'api' | 'relay' | 'simulator' | 'consumer', ServiceProcess>;
+
+  before(async () => {
+    [database, vhost] = await Promise.all([createTestDatabase('flow'), createTestVhost('flow')]);
+    const env = {
+      DATABASE_URL: database.url,
+      RABBITMQ_URL: vhost.url,
+      REDIS_URL,
+      PORT: '0',
+      API_RATE_LIMIT_ENABLED: 'false',
+      SIMULATOR_SUCCESS_RATIO: '1',
+      SIMULATOR_DELAY_MS: '0',
+      CONSUMER_UNKNOWN_ORDER_GRACE_MS: '500',
+    };
+    // Started together, in no particular order: each declares what it uses.
+    const [api, relay, simulator, consumer] = await Promise.all(
+      ['services/api/src/main.ts', 'services/relay/src/main.ts', 'services/consumer/src/simulator/main.ts', 'services/consumer/src/main.ts'].map(
+        (entry) => startService(entry, env, { timeoutMs: 60_000 }),
+      ),
+    );
+    services = { api: api!, relay: relay!, simulator: simulator!, consumer: consumer! };
+  });
+  after(async () => {
+    if (services) await Promise.allSettled(Object.values(services).map((service) => service.stop('SIGKILL')));
+    await Promise.allSettled([vhost?.drop(), database?.drop()]);
+  });
+
+  const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${services.api.port}${path}`, init);
+  const consumerMetric = async (series: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${services.consumer.port}/metrics`)).text();
+    return Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? NaN);
+  };
+  const status = async (orderId: string) => ((await (await api(`/api/orders/${orderId}`)).json()) as { status: string }).status;
+
+  it('an order POSTed through the API reaches PROCESSING through relay, simulator and consumer, and the API shows it', async () => {
+    const created = await api('/api/orders', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        customer_id: randomUUID(),
+        items: [{ product_id: '11111111-1111-4111-8111-111111111111', quantity: 2 }],
+        shipping_address: '1 Flow Street',
+      }),
+    });
+    expect(created.status).to.equal(201);
+    const { order_id: orderId } = (await created.json()) as { order_id: string };
+    expect(await status(orderId)).to.equal('PENDING'); // and now cached
+
+    await waitFor(async () => (await status(orderId)) === 'PROCESSING', { timeoutMs: 30_000, intervalMs: 100, what: 'the order to reach PROCESSING' });
+
+    // An operator then publishes by hand: a contrary result changes nothing, garbage lands in the DLQ.
+    const admin = new Connection(vhost.url);
+    const publisher = paymentPublisher(admin);
+    try {
+      await publisher.send(paymentEvent(orderId, 'FAILED'));
+      const garbageId = randomUUID();
+      await publisher.send('not json', { messageId: garbageId });
+      const dead = await waitFor(async () => (await drainDlq(admin)).find((msg) => msg.messageId === garbageId), {
+        timeoutMs: 20_000,
+        what: 'the malformed message in the DLQ',
+      });
+      expect(dead.headers?.['x-dead-letter-reason']).to.match(/^not JSON/);
+      expect(dead.routingKey).to.equal(Topology.paymentDlq);
+      await waitFor(async () => (await consumerMetric('consumer_events_total{outcome="ignored"}')) === 1, {
+        what: 'the contrary event to be ignored',
+      });
+      expect(await status(orderId)).to.equal('PROCESSING');
+    } finally {
+      await publisher.close();
+      await admin.close();
+    }
+  });
+
+  it('every process exits 0 on SIGTERM', async () => {
+    const codes = await Promise.all(Object.values(services).map((service) => service.stop('SIGTERM')));
+    expect(codes).to.deep.equal([0, 0, 0, 0]);
+  });
+});
