@@ -66,6 +66,11 @@ export async function startOpsServer(options: {
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // A scraper's keep-alive connection would otherwise hold close() open until it times out.
+        server.closeAllConnections();
+      }),
   };
 }

@@ -4,6 +4,13 @@ import { waitFor } from './wait';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
+/**
+ * How every process is run, by the root package.json scripts and the Docker image alike:
+ * `node --import tsx <entry>`. One process, not the tsx CLI's launcher plus a child, so a signal
+ * (SIGKILL in a crash test above all) reaches the service itself.
+ */
+export const nodeCommand = (entry: string): [string, string[]] => [process.execPath, ['--import', 'tsx', entry]];
+
 /** A service started as a child process, the way an operator starts it (`pnpm start:<name>`). */
 export interface ServiceProcess {
   child: ChildProcess;
@@ -17,7 +24,7 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `tsx services/<name>/src/main.ts` (what `pnpm start:<name>` runs) with `env`, and waits
+ * Starts `node --import tsx services/<name>/src/main.ts` (what `pnpm start:<name>` runs) with `env`, and waits
  * until it logs the port it listens on.
  */
 export async function startService(
@@ -25,8 +32,8 @@ export async function startService(
   env: Record<string, string>,
   { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
-  const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
-  const child = spawn(tsx, [entry], {
+  const [command, args] = nodeCommand(entry);
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +92,7 @@ export interface ProcessResult {
 }
 
 /**
- * Runs `tsx <entry>` to completion with `env` (for scripts such as `pnpm migrate`, and for
+ * Runs `node --import tsx <entry>` to completion with `env` (for scripts such as `pnpm migrate`, and for
  * services that must refuse to start), killing it after `timeoutMs`.
  */
 export async function runService(
@@ -93,8 +100,8 @@ export async function runService(
   env: Record<string, string>,
   { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
 ): Promise<ProcessResult> {
-  const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
-  const child = spawn(tsx, [entry], {
+  const [command, args] = nodeCommand(entry);
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
