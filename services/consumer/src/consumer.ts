@@ -1,5 +1,6 @@
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client';
 import { Topology, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
+import { SpanKind, traceFields, withSpan, type Span } from '@order-service/shared/telemetry';
 import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
 import type { CacheInvalidator } from './cache-invalidator';
@@ -82,7 +83,7 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     return deadLetter(msg, attempt, 'unknown-order', `unknown order ${event.data.order_id} (still unknown after ${age} ms)`);
   }
 
-  async function handle(msg: AsyncMessage): Promise<ConsumerStatus> {
+  async function handle(msg: AsyncMessage, span: Span): Promise<ConsumerStatus> {
     const attempt = deliveryAttempt(msg);
     const parsed = parsePaymentEvent(msg.body);
     if (!parsed.ok) return deadLetter(msg, attempt, 'invalid-message', parsed.reason);
@@ -109,7 +110,7 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
         await cache.invalidate(event.data.order_id, result.version);
         metrics.orderToApplied.observe(Math.max(0, Date.now() - result.orderCreatedAt.getTime()) / 1_000);
         metrics.events.inc({ outcome: 'applied' });
-        logger.debug(log, 'payment applied');
+        logger.info({ ...log, ...traceFields(span) }, 'payment applied');
         break;
       case 'duplicate':
         // The first delivery may have died between its commit and its cache write: do it again.
@@ -140,7 +141,11 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     async (msg) => {
       const stopTimer = metrics.handleDuration.startTimer();
       try {
-        return await handle(msg);
+        // Continues the trace the order's POST started (carried by relay and payment side).
+        return await withSpan(`${Topology.paymentQueue} process`, msg.headers, (span) => handle(msg, span), {
+          kind: SpanKind.CONSUMER,
+          attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': msg.messageId ?? '' },
+        });
       } catch (error) {
         // Only the DLQ publish gets here (everything else is handled above): requeue after a
         // pause; the queue's delivery limit bounds this too.

@@ -8,6 +8,7 @@ import {
   onShutdown,
   startOpsServer,
 } from '@order-service/shared';
+import { startTelemetry } from '@order-service/shared/telemetry';
 import { createCacheInvalidator } from './cache-invalidator';
 import { ConsumerEnv } from './config';
 import { startPaymentConsumer } from './consumer';
@@ -21,6 +22,7 @@ try {
   exitOnStartupError(undefined, error);
 }
 const logger = createLogger('consumer', config.LOG_LEVEL);
+const telemetry = await startTelemetry('order-service-consumer');
 const metrics = createConsumerMetrics();
 const db = createDb(config.DATABASE_URL, {
   max: config.DB_POOL_MAX,
@@ -75,6 +77,7 @@ try {
     // A scraper's keep-alive connection would otherwise hold the listener open.
     ops.server.closeAllConnections();
     await Promise.allSettled([db.destroy(), redis.close(), opsClosed]);
+    await telemetry.shutdown();
   });
 } catch (error) {
   exitOnStartupError(logger, error);

@@ -45,9 +45,11 @@ describe('the payment flow, all processes as an operator runs them', function ()
   const status = async (orderId: string) => ((await (await api(`/api/orders/${orderId}`)).json()) as { status: string }).status;
 
   it('an order POSTed through the API reaches PROCESSING through relay, simulator and consumer, and the API shows it', async () => {
+    // The caller's trace: it must come out on the consumer side, across relay and payment side.
+    const traceId = randomUUID().replaceAll('-', '');
     const created = await api('/api/orders', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
       body: JSON.stringify({
         customer_id: randomUUID(),
         items: [{ product_id: '11111111-1111-4111-8111-111111111111', quantity: 2 }],
@@ -59,6 +61,10 @@ describe('the payment flow, all processes as an operator runs them', function ()
     expect(await status(orderId)).to.equal('PENDING'); // and now cached
 
     await waitFor(async () => (await status(orderId)) === 'PROCESSING', { timeoutMs: 30_000, intervalMs: 100, what: 'the order to reach PROCESSING' });
+    const applied = await waitFor(() => services.consumer.logs.find((line) => line.msg === 'payment applied' && line.orderId === orderId), {
+      what: "the consumer's log line for the payment",
+    });
+    expect(applied.trace_id, 'the consumer continues the trace of the POST').to.equal(traceId);
 
     // An operator then publishes by hand: a contrary result changes nothing, garbage lands in the DLQ.
     const admin = new Connection(vhost.url);

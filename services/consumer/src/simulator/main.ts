@@ -1,4 +1,5 @@
 import { createAmqpConnection, createLogger, exitOnStartupError, loadConfig, onShutdown, startOpsServer } from '@order-service/shared';
+import { startTelemetry } from '@order-service/shared/telemetry';
 import { SimulatorEnv } from './config';
 import { createSimulatorMetrics, startSimulator } from './simulator';
 
@@ -9,6 +10,7 @@ try {
   exitOnStartupError(undefined, error);
 }
 const logger = createLogger('payment-simulator', config.LOG_LEVEL);
+const telemetry = await startTelemetry('payment-simulator');
 
 try {
   const metrics = createSimulatorMetrics();
@@ -31,6 +33,7 @@ try {
     const opsClosed = ops.close();
     ops.server.closeAllConnections();
     await opsClosed;
+    await telemetry.shutdown();
   });
 } catch (error) {
   exitOnStartupError(logger, error);

@@ -2,6 +2,7 @@ import { ConsumerStatus, type Connection } from 'rabbitmq-client';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import * as v from 'valibot';
 import { OrderCreated, Topology, declareOrdersExchange, type Logger } from '@order-service/shared';
+import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
 import { bodyText } from '../parse-event';
 import { pause } from '../retry';
 import { declarePaymentTopology, declareWhenReachable, paymentsExchange } from '../topology';
@@ -63,19 +64,25 @@ export function startSimulator({ connection, logger, metrics, config }: Simulato
       }
       await pause(config.SIMULATOR_DELAY_MS, stopping.signal);
       const event = simulatePayment(parsed.output, config.SIMULATOR_SUCCESS_RATIO);
-      const traceparent = msg.headers?.traceparent;
       try {
-        await publisher.send(
-          {
-            exchange: Topology.paymentsExchange,
-            routingKey: Topology.paymentProcessedKey,
-            messageId: event.id,
-            correlationId: event.data.order_id,
-            contentType: 'application/json',
-            durable: true,
-            headers: typeof traceparent === 'string' ? { traceparent } : {},
-          },
-          Buffer.from(JSON.stringify(event)),
+        // The payment side carries the order's trace on to the PaymentProcessed message.
+        await withSpan(
+          'payment-simulator process',
+          msg.headers,
+          (span) =>
+            publisher.send(
+              {
+                exchange: Topology.paymentsExchange,
+                routingKey: Topology.paymentProcessedKey,
+                messageId: event.id,
+                correlationId: event.data.order_id,
+                contentType: 'application/json',
+                durable: true,
+                headers: injectTraceHeaders({}, span),
+              },
+              Buffer.from(JSON.stringify(event)),
+            ),
+          { kind: SpanKind.CONSUMER },
         );
       } catch (error) {
         logger.warn({ err: error, orderId: event.data.order_id }, 'publishing the payment failed; will retry');
