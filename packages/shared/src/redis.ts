@@ -1,4 +1,5 @@
-import { createClient } from 'redis';
+// The bare client: the `redis` package also loads the search, JSON, time-series and bloom modules (~20 MB).
+import { createClient } from '@redis/client';
 import type { Logger } from './logger';
 
 export interface RedisOptions {

@@ -5,11 +5,14 @@ import { waitFor } from './wait';
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
- * How every process is run, by the root package.json scripts and the Docker image alike:
- * `node --import tsx <entry>`. One process, not the tsx CLI's launcher plus a child, so a signal
- * (SIGKILL in a crash test above all) reaches the service itself.
+ * How every service is run, by the root package.json scripts and the Docker image alike:
+ * `node --max-old-space-size=128 --import tsx <entry>`. One process, not the tsx CLI's launcher
+ * plus a child, so a signal (SIGKILL in a crash test above all) reaches the service itself. The
+ * heap cap keeps V8 from growing a lazily collected heap far past the few tens of MB the services
+ * keep live, which holds each process under 200 MB of RSS under load.
  */
-export const nodeCommand = (entry: string): [string, string[]] => [process.execPath, ['--import', 'tsx', entry]];
+export const SERVICE_NODE_FLAGS = ['--max-old-space-size=128', '--import', 'tsx'];
+export const nodeCommand = (entry: string): [string, string[]] => [process.execPath, [...SERVICE_NODE_FLAGS, entry]];
 
 /** A service started as a child process, the way an operator starts it (`pnpm start:<name>`). */
 export interface ServiceProcess {
