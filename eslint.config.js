@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**', 'bench/**'],
+    files: ['scripts/**', 'bench/**', 'test/**', 'packages/ops/src/**'],
     rules: { 'no-console': 'off' },
   },
 );
