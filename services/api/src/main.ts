@@ -16,6 +16,8 @@ const telemetry = await startTelemetry('order-service-api');
 const db = createDb(config.DATABASE_URL, {
   max: config.DB_POOL_MAX,
   applicationName: 'order-service-api',
+  // A request should not wait long on a database that does not answer: 503 after ~6 s at most.
+  statementTimeoutMs: 5_000,
   onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
 });
 const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });

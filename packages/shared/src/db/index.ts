@@ -16,16 +16,41 @@ export interface DbOptions {
   statementTimeoutMs?: number;
 }
 
+export const QUERY_READ_TIMEOUT = 'Query read timeout';
+
+/**
+ * A pg client that throws its connection away when a query gets no answer in time. pg's own
+ * `query_timeout` fails the query but keeps the connection, whose next queries then wait behind
+ * the one that never answered; destroying it makes the pool open a fresh one instead.
+ */
+class SelfDiscardingClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === QUERY_READ_TIMEOUT) this.connection.stream.destroy();
+      });
+    }
+    return result as never;
+  }
+}
+
 /** Creates the typed query builder over a pg pool. Call `db.destroy()` to close the pool. */
 export function createDb(connectionString: string, options: DbOptions): Db {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
+    Client: SelfDiscardingClient,
     connectionString,
     max: options.max,
     application_name: options.applicationName,
     // Fail fast when Postgres is unreachable instead of queueing requests forever.
     connectionTimeoutMillis: 2_000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: options.statementTimeoutMs ?? 10_000,
+    statement_timeout: statementTimeoutMs,
+    // The server's statement_timeout cannot help when the network, not the query, is stuck:
+    // the client gives up a little later on its own.
+    query_timeout: statementTimeoutMs + 1_000,
+    keepAlive: true,
     // A transaction left idle (a bug, or a client that vanished) is ended by the server.
     idle_in_transaction_session_timeout: 30_000,
   });
