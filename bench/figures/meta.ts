@@ -1,0 +1,51 @@
+import type { Figure } from '../report/results';
+
+type Meta = Pick<Figure, 'id' | 'title' | 'unit' | 'target'>;
+
+/** The figures of issue 6: what each measures and what it must reach. */
+export const FIGURES = {
+  postOrders: {
+    id: 1,
+    title: 'POST /api/orders',
+    unit: 'orders/s',
+    target: { text: 'ratio ≥ 0.55, p99 ≤ 50 ms', ratioAtLeast: 0.55, p99MsAtMost: 50 },
+  },
+  getOrder: {
+    id: 2,
+    title: 'GET /api/orders/{id}, cached',
+    unit: 'reads/s',
+    target: { text: 'ratio ≥ 0.70', ratioAtLeast: 0.7 },
+  },
+  relayDrain: {
+    id: 3,
+    title: 'relay drain of an outbox backlog',
+    unit: 'events/s',
+    target: { text: 'ratio ≥ 0.60', ratioAtLeast: 0.6 },
+  },
+  commitToConfirm: {
+    id: 4,
+    title: 'idle commit → broker confirm',
+    unit: 'ms',
+    target: { text: 'p50 ≤ 5 ms, p99 ≤ 20 ms', p50MsAtMost: 5, p99MsAtMost: 20 },
+  },
+  consumerApply: {
+    id: 5,
+    title: 'consumer apply of queued PaymentProcessed',
+    unit: 'events/s',
+    target: { text: 'ratio ≥ 0.60', ratioAtLeast: 0.6 },
+  },
+  endToEnd: {
+    id: 6,
+    title: 'POST → PROCESSING visible through GET',
+    unit: 'ms',
+    target: { text: 'p99 ≤ 100 ms', p99MsAtMost: 100 },
+  },
+  peakRss: {
+    id: 7,
+    title: 'peak RSS',
+    unit: 'MB',
+    target: { text: '≤ 200 MB', valueAtMost: 200 },
+  },
+} satisfies Record<string, Meta>;
+
+export const RSS_BUDGET_MB = 200;

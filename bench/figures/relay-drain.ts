@@ -1,0 +1,124 @@
+import { sql } from 'kysely';
+import { declareOrdersExchange, loadConfig, Topology } from '@order-service/shared';
+import { RelayEnv } from '../../services/relay/src/config';
+import { envelopeOf } from '../../services/relay/src/publisher';
+import { declareBenchQueue, publishWindowed } from '../lib/amqp';
+import { addCpu, CpuMeter } from '../lib/cpu';
+import type { BenchEnvironment } from '../lib/environment';
+import { capturePostOrder, insertOutboxBacklog, orderCreatedBody } from '../lib/fixtures';
+import type { Scale } from '../lib/options';
+import { samplePgActivity } from '../lib/pg-activity';
+import { sleep } from '../lib/processes';
+import { progress } from '../lib/progress';
+import { metricValue, scrape } from '../lib/prometheus';
+import { measured, type Run } from '../report/results';
+import { FIGURES } from './meta';
+import type { FigureOutput } from './types';
+
+export const AUDIT_QUEUE = 'bench.orders-audit';
+
+/**
+ * Figure 3: how fast the running relay drains a backlog of `scale.backlog` outbox rows that
+ * become visible at one commit (from the commit to the last row confirmed and marked), divided
+ * by a bare rabbitmq-client publisher sending the same bodies, with the same properties, with
+ * as many confirms outstanding as the relay allows (batch size × batches in flight).
+ */
+export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Promise<FigureOutput> {
+  await env.resetTables();
+  // The API may stay up, idle (figure 4 needs it next); nothing else may publish or consume.
+  const { relay } = await env.only(['relay'], { mayIdle: ['api'] });
+  const settings = loadConfig(RelayEnv, { ...process.env, ...env.serviceEnv() });
+  const window = settings.RELAY_BATCH_SIZE * settings.RELAY_MAX_BATCHES_IN_FLIGHT;
+  const connection = env.connection();
+  await declareOrdersExchange(connection);
+  // The destination both publishers route to: a quorum queue, like the simulator's.
+  const audit = await declareBenchQueue(connection, AUDIT_QUEUE, Topology.ordersExchange, Topology.orderCreatedKey);
+  const { payloadTemplate } = await capturePostOrder();
+  const publisher = connection.createPublisher({ confirm: true, maxAttempts: 1 });
+  const anyPending = async () =>
+    (await sql<{ pending: boolean }>`select exists (select 1 from outbox where published_at is null and parked_at is null) as pending`.execute(env.db)).rows[0]!
+      .pending;
+
+  const bare = async () => {
+    await audit.purge();
+    const seconds = await publishWindowed(publisher, scale.backlog, window, (index) => {
+      const { body, eventId, orderId } = orderCreatedBody(payloadTemplate);
+      const envelope = envelopeOf({
+        id: String(index),
+        event_id: eventId,
+        event_type: 'OrderCreated',
+        aggregate_id: orderId,
+        exchange: Topology.ordersExchange,
+        routing_key: Topology.orderCreatedKey,
+        traceparent: null,
+        created_at: new Date(),
+        attempts: 1,
+        body,
+      });
+      return { envelope, body: Buffer.from(body) };
+    });
+    return scale.backlog / seconds;
+  };
+
+  const cpu: Record<string, number> = {};
+  let lastActivity: unknown;
+  const drain = async () => {
+    await audit.purge();
+    const meter = await CpuMeter.start(env);
+    const activity = samplePgActivity(env.db, env.database.name, ['order-service-relay'], 50);
+    const before = metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0;
+    await insertOutboxBacklog(env.db, scale.backlog, payloadTemplate);
+    const committed = performance.now();
+    // Watch cheaply, so watching does not slow the relay: the audit queue's depth (one broker
+    // round trip) until every message arrived, then the table until no row is left unmarked.
+    // (Scraping /metrics would make the relay count its backlog in Postgres on every scrape.)
+    const deadline = Date.now() + Math.max(120_000, scale.backlog * 10);
+    while ((await audit.depth()) < scale.backlog) {
+      if (Date.now() > deadline) throw new Error(`the relay published ${await audit.depth()} of ${scale.backlog} rows before the deadline`);
+      await sleep(50);
+    }
+    while (await anyPending()) {
+      if (Date.now() > deadline) throw new Error('the relay did not mark every published row before the deadline');
+      await sleep(5);
+    }
+    const rate = scale.backlog / ((performance.now() - committed) / 1000);
+    addCpu(cpu, await meter.stop());
+    lastActivity = await activity.stop();
+    const published = (metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0) - before;
+    if (published < scale.backlog) throw new Error(`relay_published_total rose by ${published}, expected ${scale.backlog}`);
+    return rate;
+  };
+
+  try {
+    const runs: Run[] = [];
+    for (let i = 1; i <= scale.runs; i++) {
+      const limit = await bare();
+      const value = await drain();
+      runs.push({ value, limit, ratio: value / limit });
+      progress(`figure 3 run ${i}/${scale.runs}: relay ${value.toFixed(0)} events/s, bare publisher ${limit.toFixed(0)} events/s → ${(value / limit).toFixed(2)}`);
+    }
+    return {
+      figures: [
+        measured(
+          {
+            ...FIGURES.relayDrain,
+            limitName: `bare rabbitmq-client publisher with confirms, ${window} in flight, same body`,
+            details: {
+              backlog: scale.backlog,
+              inFlightWindow: window,
+              batchSize: settings.RELAY_BATCH_SIZE,
+              batchesInFlight: settings.RELAY_MAX_BATCHES_IN_FLIGHT,
+              queue: `${AUDIT_QUEUE} (quorum)`,
+              cpuSecondsDuringDrains: cpu,
+              relaySessionsInLastDrain: lastActivity,
+            },
+          },
+          runs,
+        ),
+      ],
+    };
+  } finally {
+    await publisher.close();
+    await audit.purge().catch(() => {});
+  }
+}

@@ -1,0 +1,91 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import type { BenchEnvironment } from './environment';
+
+/** Kernel clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat; 100 on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process has used so far; undefined when it is gone. */
+function cpuSecondsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based).
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidsNamed(command: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === command;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+type Snapshot = Map<string, Map<number, number>>;
+
+/**
+ * Where the CPU went during a measurement: each service's node process, the bench itself, the
+ * Postgres backends serving the bench database, and the RabbitMQ and Redis servers (shared with
+ * anything else on the machine). Evidence for what to optimise when a target is missed.
+ */
+export class CpuMeter {
+  private constructor(
+    private readonly env: BenchEnvironment,
+    private readonly before: Snapshot,
+    private readonly startedAt: number,
+  ) {}
+
+  static async start(env: BenchEnvironment): Promise<CpuMeter> {
+    return new CpuMeter(env, await snapshot(env), performance.now());
+  }
+
+  /** CPU seconds per process group since start, and the wall-clock seconds they were spent in. */
+  async stop(): Promise<Record<string, number>> {
+    const after = await snapshot(this.env);
+    const result: Record<string, number> = { wallSeconds: round((performance.now() - this.startedAt) / 1000) };
+    for (const [group, pids] of after) {
+      let seconds = 0;
+      // A process that appeared meanwhile (a new Postgres backend) counts from zero.
+      for (const [pid, cpu] of pids) seconds += cpu - (this.before.get(group)?.get(pid) ?? 0);
+      result[group] = round(seconds);
+    }
+    return result;
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+async function snapshot(env: BenchEnvironment): Promise<Snapshot> {
+  const groups: Snapshot = new Map();
+  const add = (group: string, pid: number) => {
+    const cpu = cpuSecondsOf(pid);
+    if (cpu === undefined) return;
+    if (!groups.has(group)) groups.set(group, new Map());
+    groups.get(group)!.set(pid, cpu);
+  };
+  for (const running of env.processes()) {
+    const pid = running.nodePid();
+    if (pid !== undefined) add(running.role, pid);
+  }
+  const usage = process.cpuUsage();
+  groups.set('bench (load generator)', new Map([[process.pid, (usage.user + usage.system) / 1e6]]));
+  const backends = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = ${env.database.name} and pid <> pg_backend_pid()`.execute(env.db);
+  for (const { pid } of backends.rows) add('postgres (bench db backends)', pid);
+  for (const pid of pidsNamed('beam.smp')) add('rabbitmq (whole broker)', pid);
+  for (const pid of pidsNamed('redis-server')) add('redis (whole server)', pid);
+  return groups;
+}
+
+/** Adds one measurement's CPU seconds into a running total (per key). */
+export function addCpu(total: Record<string, number>, part: Record<string, number>): void {
+  for (const [key, seconds] of Object.entries(part)) total[key] = round((total[key] ?? 0) + seconds);
+}
