@@ -1,0 +1,85 @@
+import * as v from 'valibot';
+import { CommonEnv, envInt, envNumber, envPort } from '@order-service/shared';
+import type { BackoffPolicy } from './backoff';
+
+/**
+ * Test-only fault hooks: the relay SIGKILLs itself when a batch reaches this point, so the crash
+ * and fault-injection suites can prove that nothing is lost. Never set it in production.
+ * - `before-publish`: rows are claimed (leased) but nothing was sent.
+ * - `after-confirm`: the broker confirmed the batch but its rows are not marked published yet.
+ */
+export const CRASH_POINTS = ['before-publish', 'after-confirm'] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+const RelayVariables = v.object({
+  ...CommonEnv,
+  PORT: envPort(9101),
+  /** Rows claimed (and published as one pipelined burst) per batch. */
+  RELAY_BATCH_SIZE: envInt(1_000, 1, 10_000),
+  /** Batches one relay keeps in flight at once; overlaps Postgres and broker round trips. */
+  RELAY_MAX_BATCHES_IN_FLIGHT: envInt(4, 1, 64),
+  /** The safety-net poll; NOTIFY normally wakes the relay within milliseconds of a commit. */
+  RELAY_POLL_INTERVAL_MS: envInt(1_000, 10, 600_000),
+  /** How long one publish may wait for its confirm; `send()` has no timeout of its own. */
+  RELAY_PUBLISH_TIMEOUT_MS: envInt(5_000, 10, 600_000),
+  /** How long a claim holds its rows. A relay that dies holding rows delays them by at most this. */
+  RELAY_LEASE_MS: envInt(15_000, 100, 3_600_000),
+  /** Attempts before a row is parked (kept, counted, logged, re-drivable). */
+  RELAY_MAX_ATTEMPTS: envInt(10, 1, 1_000),
+  RELAY_BACKOFF_BASE_MS: envInt(1_000, 1, 3_600_000),
+  RELAY_BACKOFF_MAX_MS: envInt(60_000, 1, 86_400_000),
+  /** Published rows older than this are deleted; 0 deletes them at the next sweep. */
+  RELAY_RETENTION_HOURS: envNumber(24, 0, 87_600),
+  RELAY_RETENTION_INTERVAL_MS: envInt(60_000, 100, 86_400_000),
+  RELAY_CRASH_POINT: v.optional(v.picklist(CRASH_POINTS, `must be one of ${CRASH_POINTS.join(', ')} (test only)`)),
+});
+
+type Variables = v.InferOutput<typeof RelayVariables>;
+type MillisKey = 'RELAY_LEASE_MS' | 'RELAY_PUBLISH_TIMEOUT_MS' | 'RELAY_BACKOFF_MAX_MS' | 'RELAY_BACKOFF_BASE_MS';
+
+/** A rule between two variables, reported against `key` with its own value (not the whole env). */
+const atLeast = (key: MillisKey, other: MillisKey, factor: number) =>
+  v.rawCheck<Variables>(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.value[key] >= factor * dataset.value[other]) return;
+    addIssue({
+      message: `must be at least ${factor === 1 ? '' : `${factor} × `}${other}`,
+      input: String(dataset.value[key]),
+      path: [{ type: 'object', origin: 'value', input: dataset.value, key, value: dataset.value[key] }],
+    });
+  });
+
+export const RelayEnv = v.pipe(
+  RelayVariables,
+  // A lease shorter than a publish attempt would let a second relay take rows still in flight.
+  atLeast('RELAY_LEASE_MS', 'RELAY_PUBLISH_TIMEOUT_MS', 2),
+  atLeast('RELAY_BACKOFF_MAX_MS', 'RELAY_BACKOFF_BASE_MS', 1),
+);
+
+export type RelayConfig = v.InferOutput<typeof RelayEnv>;
+
+export interface RelaySettings {
+  batchSize: number;
+  maxBatchesInFlight: number;
+  pollIntervalMs: number;
+  publishTimeoutMs: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoff: BackoffPolicy;
+  retentionMs: number;
+  retentionIntervalMs: number;
+}
+
+/** The relay's settings in its own terms (milliseconds, a backoff policy), from the environment. */
+export function relaySettings(config: RelayConfig): RelaySettings {
+  return {
+    batchSize: config.RELAY_BATCH_SIZE,
+    maxBatchesInFlight: config.RELAY_MAX_BATCHES_IN_FLIGHT,
+    pollIntervalMs: config.RELAY_POLL_INTERVAL_MS,
+    publishTimeoutMs: config.RELAY_PUBLISH_TIMEOUT_MS,
+    leaseMs: config.RELAY_LEASE_MS,
+    maxAttempts: config.RELAY_MAX_ATTEMPTS,
+    backoff: { baseMs: config.RELAY_BACKOFF_BASE_MS, maxMs: config.RELAY_BACKOFF_MAX_MS },
+    retentionMs: Math.round(config.RELAY_RETENTION_HOURS * 3_600_000),
+    retentionIntervalMs: config.RELAY_RETENTION_INTERVAL_MS,
+  };
+}

@@ -1,0 +1,71 @@
+import { sql } from 'kysely';
+import {
+  createAmqpConnection,
+  createDb,
+  createLogger,
+  exitOnStartupError,
+  loadConfig,
+  onShutdown,
+  startOpsServer,
+} from '@order-service/shared';
+import { RelayEnv, relaySettings } from './config';
+import { createRelayMetrics } from './metrics';
+import { startRelay } from './relay';
+
+let config;
+try {
+  config = loadConfig(RelayEnv, process.env);
+} catch (error) {
+  exitOnStartupError(undefined, error);
+}
+const logger = createLogger('relay', config.LOG_LEVEL);
+const db = createDb(config.DATABASE_URL, {
+  max: config.DB_POOL_MAX,
+  applicationName: 'order-service-relay',
+  onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
+});
+const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-relay', logger);
+connection.on('connection.blocked', (reason) => logger.warn({ reason }, 'rabbitmq is blocking publishers'));
+connection.on('connection.unblocked', () => logger.info('rabbitmq unblocked publishers'));
+const metrics = createRelayMetrics(db);
+
+const crashPoint = config.RELAY_CRASH_POINT;
+if (crashPoint) logger.warn({ crashPoint }, 'RELAY_CRASH_POINT is set: this relay will kill itself (test only)');
+
+const relay = startRelay({
+  db,
+  connection,
+  databaseUrl: config.DATABASE_URL,
+  logger,
+  metrics,
+  settings: relaySettings(config),
+  onFatal: () => process.exit(1),
+  onCrashPoint: (point) => {
+    if (point !== crashPoint) return;
+    logger.warn({ crashPoint }, 'crash point reached; SIGKILL');
+    process.kill(process.pid, 'SIGKILL');
+  },
+});
+
+try {
+  const ops = await startOpsServer({
+    port: config.PORT,
+    registry: metrics.registry,
+    checks: {
+      postgres: () => sql`SELECT 1`.execute(db).then(() => true),
+      rabbitmq: async () => connection.ready,
+    },
+  });
+  logger.info({ port: ops.port }, 'listening');
+  onShutdown(logger, async () => {
+    // Stop intake (finish the batches in flight), then the publisher, connection and pool.
+    await relay.stop();
+    await connection.close();
+    await db.destroy();
+    const closing = ops.close();
+    ops.server.closeAllConnections();
+    await closing;
+  });
+} catch (error) {
+  exitOnStartupError(logger, error);
+}

@@ -1,0 +1,98 @@
+import type { Connection, Envelope } from 'rabbitmq-client';
+import { withDeadline } from './deadline';
+import type { ClaimedRow } from './outbox.repository';
+
+export type PublishOutcome =
+  | { row: ClaimedRow; ok: true; confirmedAt: number }
+  | { row: ClaimedRow; ok: false; error: string };
+
+export interface OutboxPublisher {
+  /** Publishes every row at once and resolves when each is confirmed, failed or timed out. */
+  publishBatch(rows: ClaimedRow[]): Promise<PublishOutcome[]>;
+  close(): Promise<void>;
+}
+
+/** The AMQP properties the contract promises for every event. */
+export function envelopeOf(row: ClaimedRow): Envelope {
+  return {
+    exchange: row.exchange,
+    routingKey: row.routing_key,
+    durable: true,
+    contentType: 'application/json',
+    messageId: row.event_id,
+    correlationId: row.aggregate_id,
+    type: row.event_type,
+    timestamp: Math.floor(row.created_at.getTime() / 1000),
+    ...(row.traceparent ? { headers: { traceparent: row.traceparent } } : {}),
+  };
+}
+
+const describe = (error: unknown) => {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return code ? `${String(code)}: ${error.message}` : error.message;
+  }
+  return String(error);
+};
+
+/**
+ * A confirm-mode publisher that pipelines a whole batch: every message is written at once and
+ * the confirms come back asynchronously. The client's own retries are off (`maxAttempts: 1`):
+ * a failure goes back to the outbox, which retries with backoff and parks in the end.
+ */
+export function createOutboxPublisher(connection: Connection, options: { timeoutMs: number; knownExchanges: string[] }): OutboxPublisher {
+  const publisher = connection.createPublisher({ confirm: true, maxAttempts: 1 });
+  const known = new Set(['', ...options.knownExchanges]);
+
+  /**
+   * Publishing to a missing exchange closes the channel, which would fail every other message
+   * in flight with it. A passive declare finds such rows first, so only they fail.
+   */
+  async function missingExchanges(rows: ClaimedRow[]): Promise<Map<string, string>> {
+    const missing = new Map<string, string>();
+    for (const exchange of new Set(rows.map((row) => row.exchange))) {
+      if (known.has(exchange)) continue;
+      try {
+        await withDeadline(connection.exchangeDeclare({ exchange, passive: true }), options.timeoutMs);
+        known.add(exchange);
+      } catch (error) {
+        missing.set(exchange, describe(error));
+      }
+    }
+    return missing;
+  }
+
+  async function publishBatch(rows: ClaimedRow[]): Promise<PublishOutcome[]> {
+    const missing = await missingExchanges(rows);
+    const outcomes: Array<PublishOutcome | undefined> = rows.map((row) => {
+      const problem = missing.get(row.exchange);
+      return problem === undefined ? undefined : { row, ok: false, error: `exchange ${row.exchange}: ${problem}` };
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.timeoutMs);
+    });
+    const sends = rows.map((row, index) => {
+      if (outcomes[index]) return Promise.resolve();
+      // A Buffer body keeps our content type (the client would label a string text/plain).
+      return publisher.send(envelopeOf(row), Buffer.from(row.body)).then(
+        () => {
+          outcomes[index] ??= { row, ok: true, confirmedAt: Date.now() };
+        },
+        (error: unknown) => {
+          outcomes[index] ??= { row, ok: false, error: describe(error) };
+        },
+      );
+    });
+    await Promise.race([Promise.all(sends), timedOut]);
+    clearTimeout(timer);
+    // Whatever is still unconfirmed counts as failed now; a late confirm changes nothing (the
+    // row is retried and published again, which at-least-once allows).
+    return rows.map((row, index) => {
+      outcomes[index] ??= { row, ok: false, error: `no confirm within ${options.timeoutMs} ms` };
+      return outcomes[index];
+    });
+  }
+
+  return { publishBatch, close: () => publisher.close() };
+}

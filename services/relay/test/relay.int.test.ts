@@ -1,0 +1,209 @@
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import * as v from 'valibot';
+import { OrderCreated, Topology, createLogger } from '@order-service/shared';
+import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
+import { createRelayMetrics } from '../src/metrics';
+import { createStatsGuard } from '../src/stats-guard';
+import { auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
+
+describe('relay (Postgres + RabbitMQ)', function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let vhost: TestVhost;
+  let audit: Audit;
+
+  before(async () => {
+    [database, vhost] = await Promise.all([createTestDatabase('relay'), createTestVhost('relay')]);
+    audit = await startAudit(vhost.url);
+  });
+  after(async () => {
+    await audit?.close();
+    await Promise.all([database?.drop(), vhost?.drop()]);
+  });
+
+  it('publishes a committed order once, with the contract properties, and marks it only after the confirm', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const markedAtConfirm: Array<Date | null> = [];
+    // The poll is a minute: only the NOTIFY can deliver this within the test's deadline.
+    const relay = await startTestRelay({
+      databaseUrl: database.url,
+      rabbitUrl: vhost.url,
+      settings: { pollIntervalMs: 60_000 },
+      // Between the confirm and the mark, the rows must still be unpublished in the table.
+      onCrashPoint: async (point, rows) => {
+        if (point !== 'after-confirm') return;
+        const found = await database.db
+          .selectFrom('outbox')
+          .select('published_at')
+          .where('id', 'in', rows.map((row) => row.id))
+          .execute();
+        markedAtConfirm.push(...found.map((row) => row.published_at));
+      },
+    });
+    try {
+      await waitFor(() => relay.connection.ready, { what: 'relay broker connection' });
+      const order = await insertOrderEvent(database.db, { traceparent });
+      const message = await waitFor(() => audit.messages.find((m) => m.messageId === order.eventId), {
+        timeoutMs: 10_000,
+        what: 'the event on the audit queue',
+      });
+      expect(message.exchange).to.equal(Topology.ordersExchange);
+      expect(message.routingKey).to.equal(Topology.orderCreatedKey);
+      expect(message.contentType).to.equal('application/json');
+      expect(message.correlationId).to.equal(order.orderId);
+      expect(message.type).to.equal('OrderCreated');
+      expect(message.durable).to.equal(true);
+      expect(message.timestamp).to.be.a('number');
+      expect(message.headers?.traceparent).to.equal(traceparent);
+      const body = Buffer.isBuffer(message.body) ? message.body.toString() : JSON.stringify(message.body);
+      expect(body).to.equal(order.payload);
+      expect(v.is(OrderCreated, JSON.parse(body))).to.equal(true);
+
+      const row = await waitFor(
+        () => database.db.selectFrom('outbox').selectAll().where('event_id', '=', order.eventId).where('published_at', 'is not', null).executeTakeFirst(),
+        { what: 'the row marked published' },
+      );
+      expect(row.locked_until).to.equal(null);
+      expect(row.attempts).to.equal(1);
+      expect(markedAtConfirm).to.deep.equal([null]);
+      expect(audit.messages.filter((m) => m.messageId === order.eventId)).to.have.length(1);
+      // The counter moves right after the marking UPDATE commits.
+      await waitFor(async () => (await relay.metric('relay_published_total')) === 1, { what: 'relay_published_total = 1' });
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('refreshes the outbox statistics before claiming a backlog that appeared at once', async () => {
+    // Statistics of an empty table make the claim's plan scan every pending row per candidate.
+    const relay = await startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url, settings: { batchSize: 100 } });
+    try {
+      await waitFor(() => relay.connection.ready, { what: 'relay broker connection' });
+      const before = await outboxState(database.db);
+      await insertEvents(database.db, 1_000);
+      await waitFor(async () => (await outboxState(database.db)).published === before.published + 1_000, {
+        timeoutMs: 30_000,
+        what: 'the backlog to drain',
+      });
+      const { rows } = await sql<{ analyzed: boolean }>`
+        SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = 'outbox'`.execute(database.db);
+      expect(rows[0]?.analyzed).to.equal(true);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('refreshes the outbox statistics before the next claim when a claim was slow', async () => {
+    const guard = createStatsGuard(database.db, createLogger('relay-test', 'silent'), { backlogThreshold: 1_000_000, slowClaimMs: 1_000 });
+    const lastAnalyze = async () =>
+      (await sql<{ at: Date | null }>`SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = 'outbox'`.execute(database.db)).rows[0]?.at ?? null;
+    const before = await lastAnalyze();
+    await guard.beforeClaim(false);
+    expect(await lastAnalyze()).to.deep.equal(before);
+    guard.afterClaim(false, { rows: 3, batchSize: 500, ms: 4_000 });
+    await guard.beforeClaim(false);
+    const after = await lastAnalyze();
+    expect(after).to.be.instanceOf(Date);
+    expect(after).to.not.deep.equal(before);
+  });
+
+  it('publishes a row committed late (a lower id becoming visible after higher ones were published)', async () => {
+    const relay = await startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let written!: (row: Awaited<ReturnType<typeof insertOrderEvent>>) => void;
+    const lateRow = new Promise<Awaited<ReturnType<typeof insertOrderEvent>>>((resolve) => (written = resolve));
+    const held = database.db.transaction().execute(async (trx) => {
+      written(await insertOrderEvent(trx));
+      await gate;
+    });
+    try {
+      const late = await lateRow;
+      const others: Array<Awaited<ReturnType<typeof insertOrderEvent>>> = [];
+      for (let i = 0; i < 20; i++) others.push(await insertOrderEvent(database.db));
+      const received = () => new Set(audit.messages.map((m) => String(m.messageId)));
+      await waitFor(() => others.every((o) => received().has(o.eventId)), { timeoutMs: 20_000, what: 'the 20 later rows' });
+      expect(others.every((o) => BigInt(o.id) > BigInt(late.id))).to.equal(true);
+      expect(received().has(late.eventId)).to.equal(false);
+
+      release();
+      await held;
+      await waitFor(() => received().has(late.eventId), { timeoutMs: 20_000, what: 'the late row to be published' });
+      const ids = [late, ...others].map((o) => o.eventId);
+      expect(audit.messages.filter((m) => ids.includes(String(m.messageId)))).to.have.length(21);
+    } finally {
+      release();
+      await held.catch(() => {});
+      await relay.stop();
+    }
+  });
+
+  it('two relays publish every row once and keep the events of each order in order', async () => {
+    const before = await outboxState(database.db);
+    // Three events per order and small batches, so the events of one order span batches and relays.
+    await insertEvents(database.db, 600, 3);
+    const settings = { batchSize: 40, maxBatchesInFlight: 3 };
+    const relays = await Promise.all([1, 2].map(() => startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url, settings })));
+    try {
+      await waitFor(async () => (await outboxState(database.db)).published === before.total + 600, {
+        timeoutMs: 40_000,
+        what: 'all 600 rows published',
+      });
+      const report = await waitFor(
+        async () => {
+          const current = await auditReport(database.db, audit);
+          return current.lost.length === 0 ? current : undefined;
+        },
+        { timeoutMs: 20_000, what: 'every committed event on the audit queue' },
+      );
+      if (report.duplicates.length > 0) console.warn(`duplicates: ${report.duplicates.join(', ')}`); // eslint-disable-line no-console
+      expect(report.lost).to.deep.equal([]);
+      expect(report.unexpected).to.deep.equal([]);
+      expect(report.duplicates).to.deep.equal([]);
+      expect(report.reordered).to.deep.equal([]);
+      const publishedTotal = async () => (await Promise.all(relays.map((r) => r.metric('relay_published_total')))).reduce((a, b) => a + b, 0);
+      await waitFor(async () => (await publishedTotal()) === 600, { what: 'relay_published_total summing to 600' });
+    } finally {
+      await Promise.all(relays.map((r) => r.stop()));
+    }
+  });
+
+  it('reports the backlog, the oldest pending age and parked rows in its metrics', async () => {
+    // No relay runs: the rows stay pending, and the gauges are read from the table when scraped.
+    await insertEvents(database.db, 25);
+    await database.db
+      .updateTable('outbox')
+      .set({ parked_at: new Date(), last_error: 'test' })
+      .where('id', '=', (eb) => eb.selectFrom('outbox').select((e) => e.fn.max('id').as('id')))
+      .execute();
+    const metrics = createRelayMetrics(database.db);
+    const text = await metrics.registry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('relay_outbox_backlog')).to.equal(24);
+    expect(value('relay_outbox_oldest_age_seconds')).to.be.greaterThan(0);
+    expect(value('relay_outbox_parked')).to.equal(1);
+    for (const name of ['relay_published_total', 'relay_retried_total', 'relay_parked_total', 'relay_commit_to_confirm_seconds_bucket']) {
+      expect(text).to.contain(name);
+    }
+    await database.db.deleteFrom('outbox').where('published_at', 'is', null).execute();
+  });
+
+  it('deletes published rows past the retention, never pending or parked ones', async () => {
+    await insertEvents(database.db, 30);
+    const parked = await insertOrderEvent(database.db);
+    await database.db.updateTable('outbox').set({ parked_at: new Date() }).where('event_id', '=', parked.eventId).execute();
+    const relay = await startTestRelay({
+      databaseUrl: database.url,
+      rabbitUrl: vhost.url,
+      settings: { retentionMs: 0, retentionIntervalMs: 100 },
+    });
+    try {
+      await waitFor(async () => (await outboxState(database.db)).total === 1, { timeoutMs: 20_000, what: 'published rows deleted' });
+      const left = await database.db.selectFrom('outbox').select(['event_id', 'parked_at']).execute();
+      expect(left.map((row) => row.event_id)).to.deep.equal([parked.eventId]);
+    } finally {
+      await relay.stop();
+    }
+  });
+});
