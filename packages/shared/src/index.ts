@@ -7,5 +7,6 @@ export * from './http';
 export * from './logger';
 export * from './money';
 export * from './order-cache';
+export * from './periodic';
 export * from './redis';
 export * from './shutdown';

@@ -16,6 +16,9 @@ export const ApiEnv = v.object({
    */
   API_TRUST_PROXY_HOPS: envInt(0, 0, 10),
   API_CACHE_TTL_SECONDS: envInt(60, 1, 86_400),
+  /** How long an Idempotency-Key can replay its order's response before it is pruned. */
+  API_IDEMPOTENCY_RETENTION_HOURS: envInt(24, 1, 8_760),
+  API_IDEMPOTENCY_PRUNE_INTERVAL_MS: envInt(600_000, 1_000, 86_400_000),
   /** Per-command timeout for Redis, so a stalled Redis never holds a request. */
   REDIS_COMMAND_TIMEOUT_MS: envInt(200, 10, 10_000),
 });

@@ -3,6 +3,7 @@ import { Connection } from 'rabbitmq-client';
 import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown } from '@order-service/shared';
 import { startTelemetry } from '@order-service/shared/telemetry';
 import { createApp } from './app';
+import { startIdempotencyRetention } from './orders/idempotency-retention';
 import { ApiEnv } from './config';
 
 let config;
@@ -35,6 +36,10 @@ const app = createApp({
     rabbitmq: async () => rabbit.ready,
   },
 });
+const idempotencyRetention = startIdempotencyRetention(db, logger, {
+  retentionHours: config.API_IDEMPOTENCY_RETENTION_HOURS,
+  intervalMs: config.API_IDEMPOTENCY_PRUNE_INTERVAL_MS,
+});
 const server = app.listen(config.PORT, () => {
   logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
 });
@@ -46,6 +51,7 @@ onShutdown(logger, async () => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  await idempotencyRetention.stop();
   await Promise.allSettled([db.destroy(), redis.close(), rabbit.close()]);
   await telemetry.shutdown();
 });

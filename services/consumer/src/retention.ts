@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Logger } from '@order-service/shared';
+import { startPeriodic, type Db, type Logger } from '@order-service/shared';
 
 /**
  * Deletes inbox rows older than `retentionHours`, in batches so no single statement holds many
@@ -28,33 +28,14 @@ export async function pruneInbox(db: Db, retentionHours: number, batchSize = 5_0
   }
 }
 
-/** Prunes the inbox now and then every `intervalMs`, until `stop()`. Failures are logged and retried next time. */
+/** Prunes the inbox every `intervalMs`, until `stop()`. Failures are logged and retried next time. */
 export function startInboxRetention(
   db: Db,
   logger: Logger,
   { retentionHours, intervalMs }: { retentionHours: number; intervalMs: number },
 ): { stop(): Promise<void> } {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-  const run = () => {
-    running = pruneInbox(db, retentionHours)
-      .then(
-        (deleted) => {
-          if (deleted > 0) logger.info({ deleted, retentionHours }, 'inbox pruned');
-        },
-        (error: unknown) => logger.warn({ err: error }, 'inbox pruning failed; will retry'),
-      )
-      .finally(() => {
-        if (!stopped) timer = setTimeout(run, intervalMs);
-      });
-  };
-  timer = setTimeout(run, 1_000);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPeriodic('inbox pruning', intervalMs, async () => {
+    const deleted = await pruneInbox(db, retentionHours);
+    if (deleted > 0) logger.info({ deleted, retentionHours }, 'inbox pruned');
+  }, logger);
 }

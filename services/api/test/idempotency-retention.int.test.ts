@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import { createTestDatabase, type TestDatabase } from '@order-service/testkit';
+import { pruneIdempotencyKeys } from '../src/orders/idempotency-retention';
+import { parseBody } from '../src/http/validate';
+import { PlaceOrderBody } from '../src/orders/order.schemas';
+import { placeOrder } from '../src/orders/place-order';
+import { orderBody } from './support/test-api';
+
+describe('api: pruning expired Idempotency-Keys', () => {
+  let database: TestDatabase;
+
+  before(async () => {
+    database = await createTestDatabase('api_idem');
+  });
+  after(async () => {
+    await database?.drop();
+  });
+
+  it('deletes keys past the retention in batches, keeps newer keys and every order', async () => {
+    for (let i = 0; i < 5; i += 1) await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), { idempotencyKey: `old-${i}` });
+    await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), { idempotencyKey: 'fresh' });
+    await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE idempotency_key LIKE 'old-%'`.execute(database.db);
+
+    expect(await pruneIdempotencyKeys(database.db, 24, 2)).to.equal(5);
+
+    const keys = await database.db.selectFrom('idempotency_keys').select('idempotency_key').execute();
+    expect(keys.map((k) => k.idempotency_key)).to.deep.equal(['fresh']);
+    const { count } = await database.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+    expect(Number(count)).to.equal(6);
+  });
+});
