@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '@order-service/shared';
 
-// Read-side queries about the outbox: the backlog gauges and the planner-statistics guard.
+// Queries about the outbox for the backlog gauges and the planner-statistics guard.
 
 /** Pending rows and the age of the oldest; both come from the small pending-rows index. */
 export async function pendingStats(db: Db) {
@@ -26,17 +26,6 @@ export async function countParked(db: Db): Promise<number> {
     .where('published_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.parked);
-}
-
-/** How many rows are pending, counting no further than `limit` (cheap at any backlog). */
-export async function countPendingUpTo(db: Db, limit: number): Promise<number> {
-  const row = await db
-    .selectFrom((qb) =>
-      qb.selectFrom('outbox').select('id').where('published_at', 'is', null).where('parked_at', 'is', null).limit(limit).as('p'),
-    )
-    .select(sql<string>`count(*)`.as('n'))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }
 
 /**

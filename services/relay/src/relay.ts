@@ -67,12 +67,12 @@ export function startRelay(deps: RelayDeps): Relay {
     }
   }
 
-  const statsGuard = createStatsGuard(db, logger, { backlogThreshold: 2 * settings.batchSize, slowClaimMs: 1_000 });
+  const statsGuard = createStatsGuard(db, logger, { batchSize: settings.batchSize });
   const inFlight = new Set<Promise<void>>();
   async function run() {
     await declareTopology();
     let failures = 0;
-    // True while claims come back short: the next one may meet a sudden backlog.
+    // True while claims come back short: the next wake-up claims a small probe first.
     let caughtUp = true;
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
@@ -90,18 +90,17 @@ export function startRelay(deps: RelayDeps): Relay {
       wakeup.clear();
       const token = randomUUID();
       const afterIdle = caughtUp;
+      const limit = statsGuard.limit(afterIdle);
+      const claimStarted = Date.now();
       let rows;
-      let claimStarted = Date.now();
       try {
-        await statsGuard.beforeClaim(afterIdle);
-        claimStarted = Date.now();
-        rows = await claimBatch(db, settings.batchSize, settings.leaseMs, token);
-        statsGuard.afterClaim(afterIdle, { rows: rows.length, batchSize: settings.batchSize, ms: Date.now() - claimStarted });
-        logger.debug({ rows: rows.length, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
-        caughtUp = rows.length < settings.batchSize;
+        rows = await claimBatch(db, limit, settings.leaseMs, token);
+        statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: Date.now() - claimStarted });
+        logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
+        caughtUp = rows.length < limit;
         failures = 0;
       } catch (error) {
-        statsGuard.afterClaim(afterIdle, { rows: 0, batchSize: settings.batchSize, ms: Date.now() - claimStarted, error });
+        statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Date.now() - claimStarted, error });
         // A claim whose answer was lost may still have committed: its rows come back when the lease ends.
         wakeup.wakeAfter(settings.leaseMs);
         failures += 1;
@@ -131,7 +130,7 @@ export function startRelay(deps: RelayDeps): Relay {
         });
       inFlight.add(batch);
       // A short batch means the backlog is drained: wait for the next hint instead of asking again.
-      if (rows.length < settings.batchSize) await wakeup.sleep(settings.pollIntervalMs);
+      if (rows.length < limit) await wakeup.sleep(settings.pollIntervalMs);
     }
     await Promise.allSettled(inFlight);
   }
@@ -151,7 +150,7 @@ export function startRelay(deps: RelayDeps): Relay {
       await running;
       connection.off('connection', wake);
       connection.off('connection.unblocked', wake);
-      await Promise.all([retention.stop(), listener.stop()]);
+      await Promise.all([retention.stop(), listener.stop(), statsGuard.settled()]);
       await publisher.close();
       logger.info('relay stopped');
     },

@@ -1,62 +1,77 @@
 import type { Db, Logger } from '@order-service/shared';
-import { analyzeOutbox, countPendingUpTo } from './outbox.stats';
+import { analyzeOutbox } from './outbox.stats';
 
 export interface StatsGuardOptions {
-  /** A backlog at least this large found after idle triggers an ANALYZE (twice the batch size). */
-  backlogThreshold: number;
-  /** A claim slower than this means the plan is bad. */
+  batchSize: number;
+  /** Rows claimed after idle, and while the statistics are being refreshed. */
+  probeSize?: number;
+  /** Statistics refreshed this long before a backlog appeared are trusted for it. */
+  freshForMs?: number;
+  /** A claim slower than this means the plan is bad and the statistics are stale. */
   slowClaimMs?: number;
-  /** At most one ANALYZE for a backlog found after idle per this interval. */
-  minIntervalMs?: number;
 }
 
 /**
- * Keeps the claim query's plan fast when a backlog appears suddenly.
+ * Sizes each claim so that stale planner statistics can never make it slow.
  *
  * The claim relies on the planner knowing that many rows are pending. Statistics taken while the
  * table was empty or fully published (a new database, a quiet night) say that almost nothing is
- * pending, and the planner then checks "an earlier row of the same order?" by scanning every
- * pending row for every candidate: seconds per claim on a backlog of tens of thousands, for as
- * long as autovacuum takes to notice (up to a minute or more). So the relay runs ANALYZE itself
- * (tens of milliseconds):
- * - before claiming after idle, when it finds a backlog;
- * - after a claim that was slow, failed on the statement timeout, or came back full right after
- *   idle (the backlog committed between the look and the claim).
+ * pending, and the planner then checks "an earlier row of the same order?" by scanning the
+ * pending rows for every candidate: seconds per claim of a full batch on a backlog of tens of
+ * thousands, until autovacuum notices (a minute or more). The cost grows with the claim's LIMIT,
+ * so:
+ * - after idle the relay claims a small probe (cheap with any plan; an idle wake-up rarely finds
+ *   more rows than that, so it costs no extra round trip);
+ * - a full probe means a backlog: unless the statistics are recent, ANALYZE runs in the
+ *   background (tens of milliseconds) while claims stay probe-sized, then full batches follow;
+ * - a slow or timed-out claim makes the statistics untrusted again.
  */
 export function createStatsGuard(db: Db, logger: Logger, options: StatsGuardOptions) {
+  const probeSize = Math.min(options.probeSize ?? 8, options.batchSize);
+  const freshForMs = options.freshForMs ?? 10_000;
   const slowClaimMs = options.slowClaimMs ?? 1_000;
-  const minIntervalMs = options.minIntervalMs ?? 30_000;
   let analyzedAt = -Infinity;
-  let suspect = false;
+  let backlogSince = -Infinity;
+  let analyzing: Promise<void> | undefined;
 
-  async function analyze(reason: string, details: Record<string, unknown> = {}) {
-    const startedAt = Date.now();
-    await analyzeOutbox(db);
-    analyzedAt = Date.now();
-    suspect = false;
-    logger.info({ reason, ...details, analyzeMs: analyzedAt - startedAt }, 'refreshed outbox statistics');
-  }
+  const refresh = (reason: string) => {
+    analyzing ??= (async () => {
+      const startedAt = Date.now();
+      try {
+        await analyzeOutbox(db);
+        analyzedAt = Date.now();
+        logger.info({ reason, analyzeMs: analyzedAt - startedAt }, 'refreshed outbox statistics');
+      } catch (error) {
+        // Go on with full batches on whatever statistics there are (autovacuum's); a slow claim
+        // brings the relay back here. (A role that does not own the table gets a warning from
+        // Postgres, not an error, and the same outcome.)
+        analyzedAt = startedAt;
+        logger.warn({ err: (error as Error).message }, 'refreshing outbox statistics failed');
+      } finally {
+        analyzing = undefined;
+      }
+    })();
+  };
 
   return {
-    async beforeClaim(afterIdle: boolean): Promise<void> {
-      try {
-        // Even when suspect, not more than every few seconds: a claim slow for another reason
-        // (an overloaded server) must not turn into back-to-back ANALYZEs.
-        if (suspect && Date.now() - analyzedAt > 5_000) return await analyze('slow or failed claim');
-        if (!afterIdle || Date.now() - analyzedAt < minIntervalMs) return;
-        const pending = await countPendingUpTo(db, options.backlogThreshold);
-        if (pending >= options.backlogThreshold) await analyze('backlog found after idle', { pendingAtLeast: pending });
-      } catch (error) {
-        // The claim works without it (only slower until autovacuum catches up). A role that does
-        // not own the table gets a warning from Postgres, not an error, and the same fallback.
-        logger.warn({ err: (error as Error).message }, 'refreshing outbox statistics failed');
+    /** How many rows the next claim may take. */
+    limit(afterIdle: boolean): number {
+      if (afterIdle) return probeSize;
+      if (analyzedAt >= backlogSince - freshForMs) return options.batchSize;
+      refresh('backlog found');
+      return probeSize;
+    },
+
+    afterClaim(outcome: { afterIdle: boolean; rows: number; limit: number; ms: number; error?: unknown }): void {
+      if (outcome.afterIdle && outcome.rows >= outcome.limit) backlogSince = Date.now();
+      const timedOut = (outcome.error as { code?: string } | undefined)?.code === '57014';
+      if ((outcome.ms > slowClaimMs || timedOut) && Date.now() - analyzedAt > 5_000) {
+        analyzedAt = -Infinity;
+        backlogSince = Date.now();
       }
     },
 
-    afterClaim(afterIdle: boolean, outcome: { rows: number; batchSize: number; ms: number; error?: unknown }): void {
-      const timedOut = (outcome.error as { code?: string } | undefined)?.code === '57014';
-      const fullAfterIdle = afterIdle && outcome.rows >= outcome.batchSize && Date.now() - analyzedAt > minIntervalMs;
-      if (outcome.ms > slowClaimMs || timedOut || fullAfterIdle) suspect = true;
-    },
+    /** Resolves when a refresh in progress is done (for shutdown). */
+    settled: () => analyzing ?? Promise.resolve(),
   };
 }

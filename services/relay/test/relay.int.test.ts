@@ -94,18 +94,20 @@ describe('relay (Postgres + RabbitMQ)', function () {
     }
   });
 
-  it('refreshes the outbox statistics before the next claim when a claim was slow', async () => {
-    const guard = createStatsGuard(database.db, createLogger('relay-test', 'silent'), { backlogThreshold: 1_000_000, slowClaimMs: 1_000 });
+  it('after a slow claim, claims stay probe-sized until the outbox statistics are refreshed', async () => {
+    const guard = createStatsGuard(database.db, createLogger('relay-test', 'silent'), { batchSize: 500, probeSize: 8 });
     const lastAnalyze = async () =>
       (await sql<{ at: Date | null }>`SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = 'outbox'`.execute(database.db)).rows[0]?.at ?? null;
+    expect(guard.limit(true)).to.equal(8);
+    expect(guard.limit(false)).to.equal(500);
     const before = await lastAnalyze();
-    await guard.beforeClaim(false);
-    expect(await lastAnalyze()).to.deep.equal(before);
-    guard.afterClaim(false, { rows: 3, batchSize: 500, ms: 4_000 });
-    await guard.beforeClaim(false);
+    guard.afterClaim({ afterIdle: false, rows: 3, limit: 500, ms: 4_000 });
+    expect(guard.limit(false)).to.equal(8);
+    await guard.settled();
     const after = await lastAnalyze();
     expect(after).to.be.instanceOf(Date);
     expect(after).to.not.deep.equal(before);
+    expect(guard.limit(false)).to.equal(500);
   });
 
   it('publishes a row committed late (a lower id becoming visible after higher ones were published)', async () => {

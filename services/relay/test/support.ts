@@ -177,7 +177,7 @@ export async function startTestRelay(options: {
 }) {
   const logger = createLogger('relay-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = createDb(options.databaseUrl, { max: 5, applicationName: 'relay-test', onIdleError: () => {} });
-  const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5 });
+  const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5, noDelay: process.env.NODELAY === '1' });
   connection.on('error', () => {});
   const metrics = createRelayMetrics(db);
   const relay = startRelay({
