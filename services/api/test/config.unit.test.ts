@@ -16,8 +16,14 @@ describe('ApiEnv', () => {
       API_RATE_LIMIT_WINDOW_MS: 60_000,
       API_TRUST_PROXY_HOPS: 0,
       API_CACHE_TTL_SECONDS: 60,
+      API_IDEMPOTENCY_RETENTION_HOURS: 24,
+      API_IDEMPOTENCY_PRUNE_INTERVAL_MS: 600_000,
       REDIS_COMMAND_TIMEOUT_MS: 200,
     });
+  });
+
+  it('treats an empty variable as not set', () => {
+    expect(loadConfig(ApiEnv, { PORT: '', API_RATE_LIMIT_ENABLED: '' })).to.include({ PORT: 8000, API_RATE_LIMIT_ENABLED: true });
   });
 
   it('reads every variable, typed', () => {
