@@ -1,5 +1,6 @@
 export * from './amqp';
 export * from './config';
+export * from './db/delete-expired';
 export * from './db/index';
 export * from './errors';
 export * from './events/index';

@@ -14,27 +14,15 @@ export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const SERVICE_NODE_FLAGS = ['--max-old-space-size=128', '--import', 'tsx'];
 export const nodeCommand = (entry: string): [string, string[]] => [process.execPath, [...SERVICE_NODE_FLAGS, entry]];
 
-/** A service started as a child process, the way an operator starts it (`pnpm start:<name>`). */
-export interface ServiceProcess {
+/** A spawned service with its JSON log lines (parsed as they arrive) and its stderr. */
+export interface SpawnedWithLogs {
   child: ChildProcess;
-  /** The port its HTTP listener bound (PORT=0 lets the OS choose). */
-  port: number;
-  /** Every JSON log line seen so far. */
   logs: Array<Record<string, unknown>>;
-  /** Sends a signal and waits for the exit; resolves with the exit code (null when killed). */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-  exited: Promise<number | null>;
+  stderr(): string;
 }
 
-/**
- * Starts `node --import tsx services/<name>/src/main.ts` (what `pnpm start:<name>` runs) with `env`, and waits
- * until it logs the port it listens on.
- */
-export async function startService(
-  entry: string,
-  env: Record<string, string>,
-  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
-): Promise<ServiceProcess> {
+/** Spawns `entry` as the scripts run it (`nodeCommand`), collecting its pino lines and stderr. */
+export function spawnWithLogs(entry: string, env: Record<string, string>): SpawnedWithLogs {
   const [command, args] = nodeCommand(entry);
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
@@ -60,6 +48,31 @@ export async function startService(
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  return { child, logs, stderr: () => stderr };
+}
+
+/** A service started as a child process, the way an operator starts it (`pnpm start:<name>`). */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** The port its HTTP listener bound (PORT=0 lets the OS choose). */
+  port: number;
+  /** Every JSON log line seen so far. */
+  logs: Array<Record<string, unknown>>;
+  /** Sends a signal and waits for the exit; resolves with the exit code (null when killed). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Starts `node --import tsx services/<name>/src/main.ts` (what `pnpm start:<name>` runs) with `env`, and waits
+ * until it logs the port it listens on.
+ */
+export async function startService(
+  entry: string,
+  env: Record<string, string>,
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+): Promise<ServiceProcess> {
+  const { child, logs, stderr } = spawnWithLogs(entry, env);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => {
@@ -67,7 +80,7 @@ export async function startService(
   });
   const listening = await waitFor(
     () => {
-      if (exitCode !== undefined) throw new Error(`${entry} exited with ${exitCode}: ${stderr}${JSON.stringify(logs)}`);
+      if (exitCode !== undefined) throw new Error(`${entry} exited with ${exitCode}: ${stderr()}${JSON.stringify(logs)}`);
       return logs.find((line) => typeof line.port === 'number' && line.msg === 'listening');
     },
     { timeoutMs, what: `${entry} to listen` },

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { REPO_ROOT, nodeCommand, waitFor } from '@order-service/testkit';
+import type { ChildProcess } from 'node:child_process';
+import { spawnWithLogs, waitFor } from '@order-service/testkit';
 
 export const ENTRIES = {
   api: 'services/api/src/main.ts',
@@ -47,31 +47,7 @@ export function killAllSync(): void {
 process.once('exit', killAllSync);
 
 export function spawnService(role: Role, env: Record<string, string>): FaultProcess {
-  const [command, args] = nodeCommand(ENTRIES[role]);
-  const child = spawn(command, args, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  let buffer = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString();
-    let newline;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const { child, logs, stderr } = spawnWithLogs(ENTRIES[role], { PORT: '0', ...env });
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, sig) => {
@@ -89,7 +65,7 @@ export function spawnService(role: Role, env: Record<string, string>): FaultProc
     role,
     child,
     logs,
-    stderr: () => stderr,
+    stderr,
     exited,
     get running() {
       return exitCode === undefined;
@@ -99,7 +75,7 @@ export function spawnService(role: Role, env: Record<string, string>): FaultProc
       let stopWaiting = false;
       const died = exited.then((code) => {
         if (stopWaiting || found()) return undefined;
-        throw new Error(`${role} exited with ${code} before listening: ${stderr.slice(-2_000)}`);
+        throw new Error(`${role} exited with ${code} before listening: ${stderr().slice(-2_000)}`);
       });
       const listened = waitFor(() => stopWaiting || found(), { timeoutMs, intervalMs: 50, what: `${role} to listen` });
       try {
@@ -108,7 +84,7 @@ export function spawnService(role: Role, env: Record<string, string>): FaultProc
         stopWaiting = true;
       }
       const line = found();
-      if (!line) throw new Error(`${role} exited before listening: ${stderr.slice(-2_000)}`);
+      if (!line) throw new Error(`${role} exited before listening: ${stderr().slice(-2_000)}`);
       return line.port as number;
     },
     kill,

@@ -1,30 +1,11 @@
-import { sql } from 'kysely';
-import { startPeriodic, type Db, type Logger } from '@order-service/shared';
+import { deleteExpired, startPeriodic, type Db, type Logger } from '@order-service/shared';
 
 /**
- * Deletes Idempotency-Keys older than `retentionHours` in batches (SKIP LOCKED, so replicas prune
- * side by side). The orders stay; only the ability to replay their original response ends, after
- * a window far longer than any client retries.
+ * Deletes Idempotency-Keys older than `retentionHours`. The orders stay; only the ability to
+ * replay their original response ends, after a window far longer than any client retries.
  */
-export async function pruneIdempotencyKeys(db: Db, retentionHours: number, batchSize = 1_000): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const result = await db
-      .deleteFrom('idempotency_keys')
-      .where('idempotency_key', 'in', (eb) =>
-        eb
-          .selectFrom('idempotency_keys')
-          .select('idempotency_key')
-          .where('created_at', '<', sql<Date>`now() - make_interval(hours => ${retentionHours})`)
-          .limit(batchSize)
-          .forUpdate()
-          .skipLocked(),
-      )
-      .executeTakeFirst();
-    const deleted = Number(result.numDeletedRows);
-    total += deleted;
-    if (deleted < batchSize) return total;
-  }
+export function pruneIdempotencyKeys(db: Db, retentionHours: number, batchSize = 1_000): Promise<number> {
+  return deleteExpired(db, { table: 'idempotency_keys', key: 'idempotency_key', timestamp: 'created_at' }, retentionHours, batchSize);
 }
 
 /** Prunes expired Idempotency-Keys every `intervalMs`, until `stop()`. */
