@@ -25,46 +25,61 @@ export interface FailedRow {
 
 /**
  * Claims up to `size` due rows under a lease identified by `token`, in one short statement
- * (no transaction stays open while the batch is on the wire). SKIP LOCKED keeps relays off each
- * other's rows; a row is skipped while an earlier row of the same order is still pending, so
- * the events of one order go out in the order they were written. There is no "last id" cursor,
- * so a row that commits late is found by the next claim.
+ * (no transaction stays open while the batch is on the wire). There is no "last id" cursor, so a
+ * row that commits late is found by the next claim.
+ *
+ * First the first due, unleased rows are locked with SKIP LOCKED (other relays' rows are passed
+ * over at no cost), a few more than `size`; then a row is kept only if no earlier row of the same
+ * order is still pending, so the events of an order go out in the order they were written. The
+ * order check runs only on the locked rows, as one index probe each (a scalar subquery: NOT
+ * EXISTS may be planned as a hash join over the whole table), so its cost never depends on how
+ * many rows other relays hold or how large the table is.
  */
 export async function claimBatch(db: Db, size: number, leaseMs: number, token: string): Promise<ClaimedRow[]> {
-  const due = db
-    .selectFrom('outbox as o')
-    .select('o.id')
-    .where('o.published_at', 'is', null)
-    .where('o.parked_at', 'is', null)
-    .where('o.next_attempt_at', '<=', sql<Date>`now()`)
-    .where((w) => w.or([w('o.locked_until', 'is', null), w('o.locked_until', '<', sql<Date>`now()`)]))
-    .where((w) =>
-      w.not(
-        w.exists(
-          w
-            .selectFrom('outbox as earlier')
-            .select(sql`1`.as('one'))
-            .whereRef('earlier.aggregate_id', '=', 'o.aggregate_id')
-            .whereRef('earlier.id', '<', 'o.id')
-            .where('earlier.published_at', 'is', null)
-            .where('earlier.parked_at', 'is', null),
-        ),
-      ),
-    )
-    .orderBy('o.id')
-    .limit(size)
-    .forUpdate()
-    .skipLocked();
   const rows = await db
+    .with(
+      (cte) => cte('candidates').materialized(),
+      (qb) =>
+        qb
+          .selectFrom('outbox as o')
+          .select(['o.id', 'o.aggregate_id'])
+          .where('o.published_at', 'is', null)
+          .where('o.parked_at', 'is', null)
+          .where('o.next_attempt_at', '<=', sql<Date>`now()`)
+          .where((w) => w.or([w('o.locked_until', 'is', null), w('o.locked_until', '<', sql<Date>`now()`)]))
+          .orderBy('o.id')
+          // Room for rows that turn out to wait behind an earlier row of their order.
+          .limit(size + Math.min(size, 64))
+          .forUpdate()
+          .skipLocked(),
+    )
     .updateTable('outbox')
     .set((eb) => ({
       lease_token: token,
       locked_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
       attempts: eb('attempts', '+', 1),
     }))
-    // `= ANY(ARRAY(...))` runs the selection once and updates by primary key; `IN (...)` may
-    // be planned as a join that scans the whole table, published rows included.
-    .where('id', '=', sql<string>`any(array(${due}))`)
+    // `= ANY(ARRAY(...))` updates by primary key; `IN (...)` may be planned as a join that scans
+    // the whole table, published rows included.
+    .where('id', '=', (eb) => {
+      const claimable = eb
+        .selectFrom('candidates as c')
+        .select('c.id')
+        .where((w) => {
+          const earlierPending = w
+            .selectFrom('outbox as earlier')
+            .select('earlier.id')
+            .whereRef('earlier.aggregate_id', '=', 'c.aggregate_id')
+            .whereRef('earlier.id', '<', 'c.id')
+            .where('earlier.published_at', 'is', null)
+            .where('earlier.parked_at', 'is', null)
+            .limit(1);
+          return sql<boolean>`(${earlierPending}) IS NULL`;
+        })
+        .orderBy('c.id')
+        .limit(size);
+      return sql<string>`any(array(${claimable}))`;
+    })
     .returning([
       'id',
       'event_id',
@@ -78,10 +93,11 @@ export async function claimBatch(db: Db, size: number, leaseMs: number, token: s
       sql<string>`payload::text`.as('body'),
     ])
     .execute();
-  // RETURNING has no defined order; the batch goes on the wire in id (write) order.
+  // RETURNING has no defined order; the batch goes on the wire in id (write) order. Ids are
+  // decimal strings without leading zeros: a shorter one is smaller, equal lengths compare as text.
   return rows
     .map((row) => ({ ...row, id: String(row.id) }))
-    .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : BigInt(a.id) > BigInt(b.id) ? 1 : 0));
+    .sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**

@@ -176,7 +176,7 @@ export async function startTestRelay(options: {
   onCrashPoint?: Parameters<typeof startRelay>[0]['onCrashPoint'];
 }) {
   const logger = createLogger('relay-test', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const db = createDb(options.databaseUrl, { max: 5, applicationName: 'relay-test', onIdleError: () => {} });
+  const db = createDb(options.databaseUrl, { max: 5, applicationName: 'relay-test', onIdleError: () => {}, statementTimeoutMs: Number(process.env.STMT_TIMEOUT ?? 10_000) });
   const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5, noDelay: process.env.NODELAY === '1' });
   connection.on('error', () => {});
   const metrics = createRelayMetrics(db);
