@@ -71,9 +71,7 @@ export function loadConfig<const TSchema extends v.GenericSchema<Record<string, 
   schema: TSchema,
   env: Record<string, string | undefined>,
 ): Readonly<v.InferOutput<TSchema>> {
-  // An empty variable (`PORT=` in a shell or a compose file) means "not set": use the default.
-  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = v.safeParse(schema, given);
+  const result = v.safeParse(schema, env);
   if (!result.success) {
     const problems = result.issues.map((issue) => {
       const key = issue.path?.map((item) => String(item.key)).join('.') ?? '(environment)';

@@ -22,9 +22,6 @@ describe('ApiEnv', () => {
     });
   });
 
-  it('treats an empty variable as not set', () => {
-    expect(loadConfig(ApiEnv, { PORT: '', API_RATE_LIMIT_ENABLED: '' })).to.include({ PORT: 8000, API_RATE_LIMIT_ENABLED: true });
-  });
 
   it('reads every variable, typed', () => {
     const config = loadConfig(ApiEnv, {
