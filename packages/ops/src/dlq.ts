@@ -1,4 +1,5 @@
 import type { Channel, Connection, Envelope, SyncMessage } from 'rabbitmq-client';
+import { carriedProperties } from '@order-service/shared/amqp';
 import { Topology } from '@order-service/shared/events/topology';
 import { ExitCode, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
@@ -111,13 +112,7 @@ export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
     // An unroutable message (the queue vanished) comes back instead of being dropped.
     mandatory: true,
     durable: true,
-    contentType: msg.contentType,
-    contentEncoding: msg.contentEncoding,
-    messageId: msg.messageId,
-    correlationId: msg.correlationId,
-    timestamp: msg.timestamp,
-    type: msg.type,
-    appId: msg.appId,
+    ...carriedProperties(msg),
     headers: { ...headers, 'x-redrive-count': Number(msg.headers?.['x-redrive-count'] ?? 0) + 1, 'x-redriven-at': redrivenAt.toISOString() },
   };
 }

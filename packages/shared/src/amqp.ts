@@ -1,4 +1,4 @@
-import { Connection } from 'rabbitmq-client';
+import { Connection, type HeaderFields } from 'rabbitmq-client';
 import { Topology } from './events/topology';
 import type { Logger } from './logger';
 
@@ -30,4 +30,17 @@ export async function declareOrdersExchange(connection: Connection): Promise<voi
     durable: true,
     arguments: { 'alternate-exchange': Topology.ordersUnroutableExchange },
   });
+}
+
+/** The AMQP properties a message keeps when it is moved to another queue (dead-lettered or redriven). */
+export function carriedProperties(msg: HeaderFields) {
+  return {
+    contentType: msg.contentType,
+    contentEncoding: msg.contentEncoding,
+    messageId: msg.messageId,
+    correlationId: msg.correlationId,
+    timestamp: msg.timestamp,
+    type: msg.type,
+    appId: msg.appId,
+  };
 }

@@ -1,5 +1,5 @@
 import type { AsyncMessage, Connection } from 'rabbitmq-client';
-import { Topology } from '@order-service/shared';
+import { Topology, carriedProperties } from '@order-service/shared';
 import { bodyBytes } from './parse-event';
 import { deadLetterExchange } from './topology';
 
@@ -36,13 +36,7 @@ export function createDeadLetterer(connection: Connection): DeadLetterer {
           exchange: Topology.paymentDeadLetterExchange,
           routingKey: Topology.paymentDlq,
           durable: true,
-          contentType: msg.contentType,
-          contentEncoding: msg.contentEncoding,
-          messageId: msg.messageId,
-          correlationId: msg.correlationId,
-          timestamp: msg.timestamp,
-          type: msg.type,
-          appId: msg.appId,
+          ...carriedProperties(msg),
           headers: {
             ...headers,
             'x-dead-letter-reason': reason.slice(0, 1_000),
