@@ -79,10 +79,12 @@ export function toPgbenchScript(statements: CapturedStatement[], fresh: FreshVal
     let usesFresh = false;
     let sql = statement.sql.trim().replace(/\$(\d+)/g, (_match, index: string) => {
       const value = statement.parameters[Number(index) - 1];
-      const freshValue = fresh.find((f) => f.value === value);
+      // A use case that takes a list (applyPayments' unnest) sends a fresh value as a one-element array.
+      const single = Array.isArray(value) && value.length === 1 ? (value[0] as unknown) : undefined;
+      const freshValue = fresh.find((f) => f.value === value || (single !== undefined && f.value === single));
       if (freshValue) {
         usesFresh = true;
-        return freshValue.expression;
+        return single === undefined ? freshValue.expression : `array[${freshValue.expression}]`;
       }
       // pgbench variables cannot hold NULL; pg sends it as an untyped null, which this equals.
       if (value === null || value === undefined) return 'null';
@@ -99,6 +101,8 @@ export function toPgbenchScript(statements: CapturedStatement[], fresh: FreshVal
 /** A bind parameter as the text pg would send for it. */
 function pgText(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return `{${value.map((item) => `"${String(item).replaceAll('"', '\\"')}"`).join(',')}}`;
+  if (Array.isArray(value)) {
+    return `{${value.map((item) => (item === null || item === undefined ? 'NULL' : `"${String(item).replaceAll('"', '\\"')}"`)).join(',')}}`;
+  }
   return String(value);
 }

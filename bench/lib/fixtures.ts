@@ -75,7 +75,16 @@ export async function captureApplyPayment() {
   const orderId = randomUUID();
   const eventId = randomUUID();
   const { db, statements } = captureDb(() => [
-    { outcome: 'applied', new_version: 2, created_at: new Date(), current_status: 'PENDING', current_version: 1 },
+    {
+      event_id: eventId,
+      outcome: 'applied',
+      new_version: 2,
+      created_at: new Date(),
+      current_status: 'PENDING',
+      current_version: 1,
+      amount_matches: true,
+      seen_before: false,
+    },
   ]);
   await applyPayment(db, paymentProcessed(orderId, eventId));
   return toPgbenchScript(

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
+import { consumerMetric } from './support/payments';
 import { scenario, sharedSystem } from './support/scenario';
 import type { FaultSystem } from './support/system';
 import { placeOrders, startTraffic } from './support/traffic';
@@ -24,12 +25,6 @@ async function paymentsWaiting(system: FaultSystem, count: number): Promise<stri
     what: `${count} payments waiting`,
   });
   return ids;
-}
-
-/** One counter of the running consumer's /metrics. */
-async function consumerMetric(system: FaultSystem, series: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${system.processes.consumer!.port}/metrics`)).text();
-  return Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
 }
 
 describe('faults: the consumer', () => {

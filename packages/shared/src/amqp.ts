@@ -3,13 +3,23 @@ import { Topology } from './events/topology';
 import type { Logger } from './logger';
 
 /**
+ * The options every connection of this service's processes (and of tests standing in for them) uses.
+ * - rawBody (added by patches/rabbitmq-client*.patch): a consumer gets the bytes that arrived, never a
+ *   body the client decoded by content type. Size, encoding and JSON are checked by the consumer
+ *   itself, and a message moved elsewhere (DLQ, retry, redrive) keeps its original bytes.
+ * - frameMax: the broker's default frame_max (128 KiB), so a message whose headers fit the broker's
+ *   frame can also be republished (the client's default, 8 KiB, refused a header frame larger than that).
+ * - noDelay: on a connection that both consumes and publishes, Nagle's algorithm and the broker's
+ *   delayed ACK otherwise hold each small publish back by ~40 ms.
+ */
+export const AMQP_CLIENT_OPTIONS = { rawBody: true, frameMax: 131_072, noDelay: true } as const;
+
+/**
  * A rabbitmq-client connection that reconnects by itself (with backoff up to `retryHigh`),
  * named so operators can tell processes apart in the management UI.
  */
 export function createAmqpConnection(url: string, name: string, logger: Logger): Connection {
-  // noDelay: on a connection that both consumes and publishes, Nagle's algorithm and the broker's
-  // delayed ACK otherwise hold each small publish back by ~40 ms.
-  const connection = new Connection({ url, connectionName: name, retryLow: 100, retryHigh: 2_000, heartbeat: 10, noDelay: true });
+  const connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url, connectionName: name, retryLow: 100, retryHigh: 2_000, heartbeat: 10 });
   connection.on('error', (error) => logger.warn({ err: error.message }, 'rabbitmq connection error'));
   connection.on('connection', () => logger.info('rabbitmq connected'));
   return connection;

@@ -18,21 +18,18 @@ export type ApplyFn = (event: PaymentProcessed) => Promise<ApplyResult>;
  * Each caller still gets its own event's result or error: a failed batch is retried event by
  * event, so one event that cannot be written never takes its batch-mates down with it.
  * A batch never holds two events for one order (or with one id): those wait for the next round.
+ * Ids are compared as the schema normalised them (lower case), as Postgres compares them.
  */
 export function createApplyBatcher(db: Db, maxBatch: number): ApplyFn {
   let waiting: Waiting[] = [];
   let scheduled = false;
 
   async function runBatch(batch: Waiting[]) {
-    if (batch.length === 1) {
-      const [one] = batch as [Waiting];
-      await applyPayment(db, one.event).then(one.resolve, one.reject);
-      return;
-    }
     let results: ApplyResult[];
     try {
       results = await applyPayments(db, batch.map((item) => item.event));
-    } catch {
+    } catch (error) {
+      if (batch.length === 1) return batch[0]!.reject(error);
       await Promise.all(batch.map((item) => applyPayment(db, item.event).then(item.resolve, item.reject)));
       return;
     }

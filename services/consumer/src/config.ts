@@ -27,8 +27,21 @@ export const ConsumerEnv = v.object({
   CONSUMER_RETRY_DELAY_MS: envInt(250, 0, 60_000),
   /** Upper bound of that back-off. */
   CONSUMER_RETRY_MAX_DELAY_MS: envInt(5_000, 0, 300_000),
-  /** How long an event for an order we do not know is retried, in case it overtook the order. */
+  /**
+   * How long an event for an order we do not know is retried, in case it overtook the order. It
+   * waits in the broker's retry queue meanwhile, not in a handler (see topology.ts).
+   */
   CONSUMER_UNKNOWN_ORDER_GRACE_MS: envInt(10_000, 0, 3_600_000),
+  /**
+   * Largest message body read: a PaymentProcessed is well under 2 KiB. A larger body is
+   * dead-lettered as `too-large` without being decoded, so no message can exhaust the heap.
+   */
+  CONSUMER_MAX_BODY_BYTES: envInt(65_536, 1_024, 16_777_216),
+  /**
+   * Largest size of a message's headers (their JSON text). Larger ones are dead-lettered as
+   * `headers-too-large`, and the DLQ copy leaves them out, so the copy always fits a frame.
+   */
+  CONSUMER_MAX_HEADER_BYTES: envInt(16_384, 1_024, 65_536),
   /** Inbox rows older than this are pruned. Long after any redelivery could still arrive. */
   CONSUMER_INBOX_RETENTION_HOURS: envInt(168, 1, 87_600),
   /** How often the inbox is pruned. */

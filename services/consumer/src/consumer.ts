@@ -5,18 +5,11 @@ import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
 import type { CacheInvalidator } from './cache-invalidator';
 import type { ConsumerConfig } from './config';
-import { createDeadLetterer, type DeadLetterCode } from './dead-letter';
 import type { ConsumerMetrics } from './metrics';
-import { parsePaymentEvent } from './parse-event';
-import { backoffMs, createFirstSeen, deliveryAttempt, pause, unknownOrderDelayMs } from './retry';
-import {
-  DELIVERY_LIMIT,
-  declarePaymentTopology,
-  declareWhenReachable,
-  paymentBinding,
-  paymentQueueOptions,
-  paymentsExchange,
-} from './topology';
+import { parsePaymentEvent, type MessageLimits } from './parse-event';
+import { FIRST_SEEN_HEADER, createRepublisher, type DeadLetterCode } from './republish';
+import { backoffMs, deliveryAttempt, firstSeenAt, pause } from './retry';
+import { declarePaymentTopology, declareWhenReachable, paymentBinding, paymentQueueOptions, paymentsExchange } from './topology';
 
 export interface PaymentConsumerDeps {
   connection: Connection;
@@ -33,6 +26,8 @@ export interface PaymentConsumerDeps {
     | 'CONSUMER_RETRY_MAX_DELAY_MS'
     | 'CONSUMER_UNKNOWN_ORDER_GRACE_MS'
     | 'CONSUMER_BATCH_SIZE'
+    | 'CONSUMER_MAX_BODY_BYTES'
+    | 'CONSUMER_MAX_HEADER_BYTES'
   >;
   /** Runs after an event's transaction committed and before its ack (the test-only crash hook). */
   afterCommit?: (result: ApplyResult) => void;
@@ -48,21 +43,23 @@ export interface PaymentConsumer {
 
 /**
  * Consumes PaymentProcessed from `order-service.payment-processed`. Every delivery ends in one of:
- * ack (applied, duplicate, ignored, or dead-lettered with a reason), or requeue after a back-off
- * (a transient failure, or an order not known yet), bounded by CONSUMER_MAX_ATTEMPTS and the grace
- * period so that nothing loops forever; the queue's delivery limit is the broker-side backstop.
+ * ack (applied, duplicate, ignored, dead-lettered with a reason, or moved to the retry queue
+ * because its order is not known yet, within the grace period), or requeue after a back-off
+ * (a transient failure), bounded by CONSUMER_MAX_ATTEMPTS so that nothing loops forever; the
+ * queue's delivery limit is the broker-side backstop.
  */
 export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer {
   const { connection, db, cache, logger, metrics, config } = deps;
-  const deadLetterer = createDeadLetterer(connection);
+  const republisher = createRepublisher(connection);
   const apply = createApplyBatcher(db, config.CONSUMER_BATCH_SIZE);
   const stopping = new AbortController();
-  const firstSeen = createFirstSeen();
+  const limits: MessageLimits = { maxBodyBytes: config.CONSUMER_MAX_BODY_BYTES, maxHeaderBytes: config.CONSUMER_MAX_HEADER_BYTES };
 
   async function deadLetter(msg: AsyncMessage, attempt: number, code: DeadLetterCode, reason: string) {
-    await deadLetterer.send(msg, code, reason, attempt);
+    await republisher.deadLetter(msg, { code, reason, attempt, keepHeaders: code !== 'headers-too-large' });
     metrics.events.inc({ outcome: 'dead_lettered' });
-    logger.warn({ messageId: msg.messageId, code, reason, attempt }, 'message dead-lettered');
+    metrics.deadLetters.inc({ code });
+    logger.warn({ messageId: msg.messageId?.slice(0, 100), code, reason: reason.slice(0, 300), attempt }, 'message dead-lettered');
     return ConsumerStatus.ACK;
   }
 
@@ -74,19 +71,23 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     return ConsumerStatus.REQUEUE;
   }
 
+  /** An order not known yet may still be on its way: the event waits in the broker's retry queue, holding no handler. */
   async function unknownOrder(msg: AsyncMessage, attempt: number, event: PaymentProcessed) {
-    const age = firstSeen.age(event);
-    if (age < config.CONSUMER_UNKNOWN_ORDER_GRACE_MS && attempt < DELIVERY_LIMIT - 1) {
-      return retryLater(msg, attempt, unknownOrderDelayMs(config.CONSUMER_UNKNOWN_ORDER_GRACE_MS), 'unknown order');
+    const now = Date.now();
+    const firstSeen = firstSeenAt(event, msg.headers?.[FIRST_SEEN_HEADER], now);
+    if (now - firstSeen < config.CONSUMER_UNKNOWN_ORDER_GRACE_MS) {
+      await republisher.retryLater(msg, firstSeen);
+      metrics.events.inc({ outcome: 'retried' });
+      logger.debug({ eventId: event.id, orderId: event.data.order_id }, 'order not known yet; event parked in the retry queue');
+      return ConsumerStatus.ACK;
     }
-    firstSeen.forget(event.id);
-    return deadLetter(msg, attempt, 'unknown-order', `unknown order ${event.data.order_id} (still unknown after ${age} ms)`);
+    return deadLetter(msg, attempt, 'unknown-order', `unknown order ${event.data.order_id} (still unknown after ${now - firstSeen} ms)`);
   }
 
   async function handle(msg: AsyncMessage, span: Span): Promise<ConsumerStatus> {
     const attempt = deliveryAttempt(msg);
-    const parsed = parsePaymentEvent(msg.body);
-    if (!parsed.ok) return deadLetter(msg, attempt, 'invalid-message', parsed.reason);
+    const parsed = parsePaymentEvent(msg, limits);
+    if (!parsed.ok) return deadLetter(msg, attempt, parsed.code, parsed.reason);
     const event = parsed.event;
 
     let result: ApplyResult;
@@ -102,7 +103,10 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     }
 
     if (result.outcome === 'unknown-order') return unknownOrder(msg, attempt, event);
-    firstSeen.forget(event.id);
+    if (result.outcome === 'amount-mismatch') {
+      const reason = `payment amount ${event.data.amount.toFixed(2)} differs from the order total ${result.orderTotal}`;
+      return deadLetter(msg, attempt, 'amount-mismatch', reason);
+    }
     if (result.outcome === 'applied' || result.outcome === 'ignored') deps.afterCommit?.(result);
     const log = { eventId: event.id, orderId: event.data.order_id, status: event.data.status };
     switch (result.outcome) {
@@ -169,7 +173,7 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
       stopping.abort();
       await started;
       await consumer.close();
-      await deadLetterer.close();
+      await republisher.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DEAD_LETTER_CODES } from './republish';
 
 export type EventOutcome = 'applied' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 
@@ -16,6 +17,13 @@ export function createConsumerMetrics() {
   for (const outcome of ['applied', 'duplicate', 'ignored', 'retried', 'dead_lettered'] satisfies EventOutcome[]) {
     events.inc({ outcome }, 0);
   }
+  const deadLetters = new Counter({
+    name: 'consumer_dead_letters_total',
+    help: 'Messages moved to the DLQ, by reason code (invalid-message, too-large, headers-too-large, unknown-order, amount-mismatch, max-attempts)',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  for (const code of DEAD_LETTER_CODES) deadLetters.inc({ code }, 0);
   const handleDuration = new Histogram({
     name: 'consumer_handle_duration_seconds',
     help: 'Time to handle one delivery, from receipt to ack, nack or dead-letter',
@@ -28,7 +36,7 @@ export function createConsumerMetrics() {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
-  return { registry, events, handleDuration, orderToApplied };
+  return { registry, events, deadLetters, handleDuration, orderToApplied };
 }
 
 export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;

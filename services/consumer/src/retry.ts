@@ -16,32 +16,15 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(exponential * (0.75 + 0.5 * random()));
 }
 
-/** How long an event for an unknown order waits before each requeue: about ten tries in the grace period. */
-export function unknownOrderDelayMs(graceMs: number): number {
-  return Math.min(1_000, Math.max(50, Math.round(graceMs / 10)));
-}
-
 /**
- * How long ago an event was first seen, for the unknown-order grace period: the older of the
- * event's own time and this process's first sight of it. A publisher whose clock runs ahead
- * cannot stretch the grace period, and a redelivery to another replica does not restart it.
+ * When an event for an unknown order was first seen (ms since the epoch), for its grace period:
+ * the earliest of the event's own time, the time the retry queue carried along, and now. Neither
+ * a publisher whose clock runs ahead nor a header from the future can stretch the grace period,
+ * and a retry handed to another replica does not restart it.
  */
-export function createFirstSeen(maxEntries = 10_000) {
-  const seen = new Map<string, number>();
-  return {
-    age(event: { id: string; time: string }, now = Date.now()): number {
-      let first = seen.get(event.id);
-      if (first === undefined) {
-        if (seen.size >= maxEntries) seen.delete(seen.keys().next().value!);
-        seen.set(event.id, (first = now));
-      }
-      const eventTime = Date.parse(event.time);
-      return now - Math.min(first, Number.isNaN(eventTime) ? first : eventTime);
-    },
-    forget(eventId: string) {
-      seen.delete(eventId);
-    },
-  };
+export function firstSeenAt(event: { time: string }, carried: unknown, now: number): number {
+  const candidates = [now, Date.parse(event.time), typeof carried === 'number' || typeof carried === 'bigint' ? Number(carried) : Number.NaN];
+  return Math.min(...candidates.filter((time) => Number.isFinite(time)));
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (shutdown must not wait out a back-off). */

@@ -26,6 +26,34 @@ export const paymentQueueOptions = {
   },
 } as const;
 
+/**
+ * How long a message waits in the retry queue before the broker hands it back to the payment
+ * queue. A queue argument, fixed when the queue is first declared, so a constant like DELIVERY_LIMIT.
+ */
+export const RETRY_DELAY_MS = 500;
+
+/**
+ * `order-service.payment-processed.retry`: a message the consumer parks here (an event for an
+ * order not known yet) expires after RETRY_DELAY_MS and is dead-lettered, through the default
+ * exchange, straight back into the payment queue (and no other queue bound to `payments`).
+ * Waiting in the broker holds no handler: a flood of such events cannot delay valid ones.
+ */
+export const paymentRetryQueueOptions = {
+  queue: Topology.paymentRetryQueue,
+  durable: true,
+  arguments: {
+    'x-queue-type': 'quorum',
+    'x-message-ttl': RETRY_DELAY_MS,
+    'x-dead-letter-exchange': '',
+    'x-dead-letter-routing-key': Topology.paymentQueue,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  },
+} as const;
+
+/** The declaration of `order-service.payment-processed.dlq`. */
+export const paymentDlqOptions = { queue: Topology.paymentDlq, durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
+
 export const paymentsExchange = { exchange: Topology.paymentsExchange, type: 'topic', durable: true } as const;
 export const deadLetterExchange = { exchange: Topology.paymentDeadLetterExchange, type: 'direct', durable: true } as const;
 export const paymentBinding = {
@@ -33,19 +61,25 @@ export const paymentBinding = {
   exchange: Topology.paymentsExchange,
   routingKey: Topology.paymentProcessedKey,
 };
+export const paymentDlqBinding = {
+  queue: Topology.paymentDlq,
+  exchange: Topology.paymentDeadLetterExchange,
+  routingKey: Topology.paymentDlq,
+};
 
 /**
  * Declares the `payments` exchange, the consumer's quorum queue bound to `payment.processed`,
- * and its dead-letter exchange and queue. Idempotent; run at start by every process that
- * publishes or consumes PaymentProcessed, so any start order loses nothing.
+ * its dead-letter exchange and queue, and its retry queue. Idempotent; run at start by every
+ * process that publishes or consumes PaymentProcessed, so any start order loses nothing.
  */
 export async function declarePaymentTopology(connection: Connection): Promise<void> {
   await connection.exchangeDeclare(deadLetterExchange);
-  await connection.queueDeclare({ queue: Topology.paymentDlq, durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await connection.queueBind({ queue: Topology.paymentDlq, exchange: Topology.paymentDeadLetterExchange, routingKey: Topology.paymentDlq });
+  await connection.queueDeclare(paymentDlqOptions);
+  await connection.queueBind(paymentDlqBinding);
   await connection.exchangeDeclare(paymentsExchange);
   await connection.queueDeclare(paymentQueueOptions);
   await connection.queueBind(paymentBinding);
+  await connection.queueDeclare(paymentRetryQueueOptions);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createDb, type Db, type PaymentProcessed } from '@order-service/shared';
+import * as v from 'valibot';
+import { PaymentProcessed, createDb, type Db } from '@order-service/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@order-service/testkit';
 import { createApplyBatcher } from '../src/apply-batcher';
 import { applyPayment, applyPayments } from '../src/apply-payment';
@@ -12,6 +13,10 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
   this.timeout(30_000);
   let database: TestDatabase;
   let racers: Db;
+
+  const inbox = (orderId: string) => database.db.selectFrom('processed_events').selectAll().where('order_id', '=', orderId).execute();
+  const history = (orderId: string) => database.db.selectFrom('order_status_history').selectAll().where('order_id', '=', orderId).execute();
+  const orderRow = (orderId: string) => database.db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirstOrThrow();
 
   before(async () => {
     database = await createTestDatabase('apply');
@@ -100,6 +105,29 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
     expect(await applyPayment(database.db, old)).to.include({ outcome: 'ignored' });
   });
 
+  it('an amount that differs from the order total writes nothing, and the right amount still applies', async () => {
+    const orderId = await insertOrder(database.db);
+    for (const amount of [0.01, 12.49, 12.51, 125, 0]) {
+      const result = await applyPayment(database.db, paymentEvent(orderId, 'SUCCEEDED', { amount }));
+      expect(result, `amount ${amount}`).to.deep.equal({ outcome: 'amount-mismatch', orderTotal: '12.50' });
+    }
+    const failed = await applyPayment(database.db, paymentEvent(orderId, 'FAILED', { amount: 1 }));
+    expect(failed, 'a FAILED payment is checked too').to.deep.equal({ outcome: 'amount-mismatch', orderTotal: '12.50' });
+    expect(await inbox(orderId)).to.have.length(0);
+    expect(await history(orderId)).to.have.length(0);
+    expect(await orderRow(orderId)).to.include({ status: 'PENDING', version: 1 });
+
+    expect(await applyPayment(database.db, paymentEvent(orderId, 'SUCCEEDED', { amount: 12.5 }))).to.include({ outcome: 'applied' });
+  });
+
+  it('an event id already handled is a duplicate even when its amount is wrong', async () => {
+    const orderId = await insertOrder(database.db);
+    const event = paymentEvent(orderId, 'SUCCEEDED');
+    await applyPayment(database.db, event);
+    const again = await applyPayment(database.db, { ...event, data: { ...event.data, amount: 99 } });
+    expect(again).to.deep.equal({ outcome: 'duplicate', version: 2 });
+  });
+
   describe('in batches', () => {
     it('gives each event of a batch its own outcome', async () => {
       const [fresh, done, taken] = await Promise.all([insertOrder(database.db), insertOrder(database.db), insertOrder(database.db)]);
@@ -118,6 +146,17 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
       expect(results[2]).to.deep.equal({ outcome: 'ignored', status: 'FAILED' });
       const history = await database.db.selectFrom('order_status_history').select('order_id').where('order_id', 'in', [fresh, done, taken]).execute();
       expect(history).to.have.length(3);
+    });
+
+    it('ids that differ only in letter case are one event: one applies, the other is a duplicate', async () => {
+      const apply = createApplyBatcher(database.db, 50);
+      const orderId = await insertOrder(database.db);
+      const lower = paymentEvent(orderId, 'SUCCEEDED');
+      const upper = v.parse(PaymentProcessed, { ...paymentEvent(orderId.toUpperCase(), 'FAILED'), id: lower.id.toUpperCase() });
+      const outcomes = (await Promise.all([apply(lower), apply(upper)])).map((result) => result.outcome);
+      expect(outcomes).to.deep.equal(['applied', 'duplicate']);
+      expect(await history(orderId)).to.have.length(1);
+      expect(await orderRow(orderId)).to.include({ status: 'PROCESSING', version: 2 });
     });
 
     it('two batches sharing orders, in opposite order, leave one transition per order and do not deadlock', async () => {

@@ -157,7 +157,7 @@ describe('payment consumer', function () {
       const { data: _data, ...withoutData } = valid;
       const poison: Array<{ body: unknown; contentType?: string; code: string; reason: RegExp }> = [
         { body: '{"specversion": "1.0", oops', code: 'invalid-message', reason: /^not JSON/ },
-        { body: Buffer.from([0xff, 0xfe, 0x00, 0x01]), contentType: 'application/octet-stream', code: 'invalid-message', reason: /^not JSON/ },
+        { body: Buffer.from([0xff, 0xfe, 0x00, 0x01]), contentType: 'application/octet-stream', code: 'invalid-message', reason: /^not UTF-8/ },
         { body: '', code: 'invalid-message', reason: /^not JSON/ },
         { body: 'just text', contentType: 'text/plain', code: 'invalid-message', reason: /^not JSON/ },
         { body: '[1, 2, 3]', code: 'invalid-message', reason: /^invalid PaymentProcessed/ },

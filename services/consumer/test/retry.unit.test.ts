@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backoffMs, createFirstSeen, deliveryAttempt, pause, unknownOrderDelayMs } from '../src/retry';
+import { backoffMs, deliveryAttempt, firstSeenAt, pause } from '../src/retry';
 
 describe('retry policy', () => {
   it('counts deliveries from the quorum queue header, and ignores that header on a first delivery', () => {
@@ -17,21 +17,16 @@ describe('retry policy', () => {
     expect(backoffMs(2, 100, 5_000, () => 1)).to.equal(250);
   });
 
-  it('retries an unknown order about ten times within its grace period', () => {
-    expect(unknownOrderDelayMs(10_000)).to.equal(1_000);
-    expect(unknownOrderDelayMs(2_000)).to.equal(200);
-    expect(unknownOrderDelayMs(0)).to.equal(50);
-  });
-
-  it('ages an event from the older of its own time and its first sight', () => {
-    const firstSeen = createFirstSeen();
+  it('dates an event for an unknown order from the earliest of its own time, the carried first sight and now', () => {
     const now = Date.parse('2026-01-01T00:00:10Z');
-    // An old event is old at once; one stamped in the future ages from when it was first seen.
-    expect(firstSeen.age({ id: 'a', time: '2026-01-01T00:00:00Z' }, now)).to.equal(10_000);
-    expect(firstSeen.age({ id: 'b', time: '2026-01-01T01:00:00Z' }, now)).to.equal(0);
-    expect(firstSeen.age({ id: 'b', time: '2026-01-01T01:00:00Z' }, now + 500)).to.equal(500);
-    firstSeen.forget('b');
-    expect(firstSeen.age({ id: 'b', time: '2026-01-01T01:00:00Z' }, now + 900)).to.equal(0);
+    const old = '2026-01-01T00:00:00Z';
+    const future = '2026-01-01T01:00:00Z';
+    expect(firstSeenAt({ time: old }, undefined, now), 'an old event is old at once').to.equal(now - 10_000);
+    expect(firstSeenAt({ time: future }, undefined, now), 'one stamped in the future ages from now').to.equal(now);
+    expect(firstSeenAt({ time: future }, now - 3_000, now), 'the retry queue carries the first sight').to.equal(now - 3_000);
+    expect(firstSeenAt({ time: future }, BigInt(now - 4_000), now), 'as an int64 too').to.equal(now - 4_000);
+    expect(firstSeenAt({ time: future }, now + 60_000, now), 'a first sight in the future cannot stretch the grace').to.equal(now);
+    expect(firstSeenAt({ time: 'garbage' }, 'garbage', now)).to.equal(now);
   });
 
   it('a pause ends at once when shutdown begins', async () => {

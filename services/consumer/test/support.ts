@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Connection, type AsyncMessage, type Envelope } from 'rabbitmq-client';
 import {
+  AMQP_CLIENT_OPTIONS,
   Topology,
   createDb,
   createLogger,
@@ -83,7 +84,7 @@ export async function startTestConsumer(
   });
   const db = createDb(databaseUrl, { max: config.DB_POOL_MAX, applicationName: name, onIdleError: () => {} });
   const redis = createRedis(REDIS_URL, quietLogger);
-  const connection = new Connection({ url: rabbitUrl, connectionName: name, retryLow: 50, retryHigh: 500 });
+  const connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url: rabbitUrl, connectionName: name, retryLow: 50, retryHigh: 500 });
   connection.on('error', () => {});
   const metrics = createConsumerMetrics();
   const cache = createCacheInvalidator(redis, quietLogger, config.CONSUMER_CACHE_TTL_SECONDS);

@@ -1,6 +1,10 @@
 import * as v from 'valibot';
 
-export const Uuid = v.pipe(v.string(), v.uuid('must be a UUID'));
+/**
+ * A UUID, normalised to the lower case Postgres prints. UUIDs are case-insensitive, and ids are
+ * compared as strings in memory (batching, maps, cache keys), so they are normalised once, here.
+ */
+export const Uuid = v.pipe(v.string(), v.uuid('must be a UUID'), v.toLowerCase());
 
 /** Money on the wire: a JSON number with at most 2 decimals. */
 export const Money = v.pipe(

@@ -2,3 +2,4 @@ export * from './cloudevent';
 export * from './order-created';
 export * from './payment-processed';
 export * from './topology';
+export * from './text';

@@ -10,6 +10,8 @@ export const Topology = {
   paymentQueue: 'order-service.payment-processed',
   paymentDeadLetterExchange: 'order-service.dlx',
   paymentDlq: 'order-service.payment-processed.dlq',
+  /** Where an event for an order not known yet waits, in the broker, before it is tried again. */
+  paymentRetryQueue: 'order-service.payment-processed.retry',
 } as const;
 
 /** The CloudEvents `source` of events this service emits. */
