@@ -28,7 +28,7 @@ export function describeDeadLetter(msg: SyncMessage) {
   const headers = msg.headers ?? {};
   const deaths = Array.isArray(headers['x-death']) ? (headers['x-death'] as DeathRecord[]) : [];
   const firstDeath = deaths[0];
-  const body = Buffer.isBuffer(msg.body) ? msg.body.toString('utf8') : msg.body;
+  const body = readableBody(msg.body);
   const data = typeof body === 'object' && body !== null ? (body as { data?: { order_id?: unknown } }).data : undefined;
   return {
     message_id: msg.messageId ?? null,
@@ -117,9 +117,19 @@ export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
   };
 }
 
-/** The body's bytes. rabbitmq-client parses application/json bodies, so those are serialised again. */
-const bodyBytes = (body: unknown) =>
-  Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+/** The body's bytes: the ops connection hands them over as they are (AMQP_CLIENT_OPTIONS), so a redrive sends them unchanged. */
+const bodyBytes = (body: unknown) => (Buffer.isBuffer(body) ? body : Buffer.from(String(body), 'utf8'));
+
+/** A body as people read it: parsed when it is JSON of a readable size, its text otherwise. */
+function readableBody(body: unknown): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8', 0, 65_536) : body;
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
 
 async function publishConfirmed(channel: Channel, envelope: Envelope, body: Buffer, returned: Set<string>) {
   await channel.basicPublish(envelope, body);

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { Connection } from 'rabbitmq-client';
-import { Topology, createLogger, createRedis, invalidateOrder } from '@order-service/shared';
+import { AMQP_CLIENT_OPTIONS, Topology, createLogger, createRedis, invalidateOrder } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
@@ -163,7 +163,7 @@ describe('pnpm ops (the CLI as a child process)', function () {
     let connection: Connection;
 
     before(async () => {
-      connection = new Connection({ url: vhost.url, connectionName: 'ops-test' });
+      connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url: vhost.url, connectionName: 'ops-test' });
       await connection.onConnect(10_000);
     });
 
@@ -175,7 +175,7 @@ describe('pnpm ops (the CLI as a child process)', function () {
       return (await connection.queueDeclare({ queue, passive: true })).messageCount;
     }
 
-    /** A dead letter as the consumer writes it (services/consumer/src/dead-letter.ts). */
+    /** A dead letter as the consumer writes it (services/consumer/src/republish.ts). */
     async function deadLetter(publisher: ReturnType<Connection['createPublisher']>, code: string, reason: string) {
       const eventId = randomUUID();
       const orderId = randomUUID();
@@ -188,6 +188,8 @@ describe('pnpm ops (the CLI as a child process)', function () {
         datacontenttype: 'application/json',
         data: { order_id: orderId, payment_id: 'pay_1', status: 'SUCCEEDED', amount: 49.8 },
       };
+      // Laid out as no serialiser would, so that a redrive that re-serialises shows.
+      const body = Buffer.from(`${JSON.stringify(event, null, 3)}\n`);
       await publisher.send(
         {
           exchange: Topology.paymentDeadLetterExchange,
@@ -207,9 +209,9 @@ describe('pnpm ops (the CLI as a child process)', function () {
             'x-original-queue': Topology.paymentQueue,
           },
         },
-        Buffer.from(JSON.stringify(event)),
+        body,
       );
-      return { eventId, orderId };
+      return { eventId, orderId, body };
     }
 
     it('exits 3 when the dead-letter queue was never declared', async () => {
@@ -268,7 +270,7 @@ describe('pnpm ops (the CLI as a child process)', function () {
       const again = moved.find((msg) => msg.messageId === first.eventId)!;
       expect(again.correlationId).to.equal(first.orderId);
       expect(again.contentType).to.equal('application/json');
-      expect((again.body as { id: string }).id).to.equal(first.eventId);
+      expect((again.body as Buffer).equals(first.body), 'the original bytes').to.equal(true);
       expect(again.headers).to.include({ traceparent: TRACEPARENT, 'x-redrive-count': 1 });
       expect(again.headers).not.to.have.any.keys('x-dead-letter-reason', 'x-dead-letter-code', 'x-original-queue');
     });

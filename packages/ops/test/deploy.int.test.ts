@@ -164,7 +164,9 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
       expect(jobs.map((job) => job.names[0])).to.have.members(APP_SERVICES);
       for (const job of jobs) {
         expect(job.names).to.have.length(1);
-        expect(services[job.names[0]!]!.environment?.PORT, job.job).to.equal(String(job.port));
+        // The api serves /metrics on its ops port; the others on PORT.
+        const environment = services[job.names[0]!]!.environment;
+        expect(environment?.API_OPS_PORT ?? environment?.PORT, job.job).to.equal(String(job.port));
         expect(job.job).to.equal(job.names[0]);
       }
     });
