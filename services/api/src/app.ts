@@ -1,12 +1,14 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import { checkReadiness, type Db, type Logger, type ReadinessChecks, type RedisClient } from '@order-service/shared';
+import { createOutboxHinter, type Db, type Logger, type RedisClient } from '@order-service/shared';
 import type { ApiConfig } from './config';
-import { createMetrics, requestTimer } from './http/metrics';
+import { requestTimer } from './http/metrics';
 import { openApiDocument } from './http/openapi';
+import { createApiOps, opsRoutes, type ApiOps } from './http/ops';
 import { errorHandler, notFoundHandler } from './http/problem';
 import { createRateLimiter } from './http/rate-limit';
+import { requestGuard } from './http/request-guard';
 import { orderRoutes } from './orders/orders.routes';
 import { productRoutes } from './products/products.routes';
 
@@ -18,38 +20,29 @@ export interface AppDeps {
     ApiConfig,
     'API_RATE_LIMIT_ENABLED' | 'API_RATE_LIMIT_MAX' | 'API_RATE_LIMIT_WINDOW_MS' | 'API_TRUST_PROXY_HOPS' | 'API_CACHE_TTL_SECONDS'
   > &
-    Partial<Pick<ApiConfig, 'REDIS_COMMAND_TIMEOUT_MS'>>;
-  /** Readiness checks beyond Postgres (Redis, RabbitMQ): reported, but they do not fail readiness. */
-  optionalChecks?: ReadinessChecks;
+    Partial<Pick<ApiConfig, 'REDIS_COMMAND_TIMEOUT_MS' | 'API_OPS_PORT'>>;
+  /** Metrics and readiness (default: a registry of its own and a Postgres-only readiness check). */
+  ops?: ApiOps;
 }
 
-/** Builds the express app. It does not listen: main.ts does, and tests start it on port 0. */
-export function createApp({ db, redis, logger, config, optionalChecks = {} }: AppDeps): Express {
+/**
+ * Builds the express app. It does not listen: main.ts does, and tests start it on port 0. With
+ * an API_OPS_PORT, /readyz and /metrics are left to the ops listener and are not found here.
+ */
+export function createApp({ db, redis, logger, config, ops = createApiOps(db) }: AppDeps): Express {
   const app = express();
-  const metrics = createMetrics();
   // Trust exactly the configured number of proxy hops; never `true`, which would let any
   // client choose its IP (and its rate-limit bucket) through X-Forwarded-For.
   app.set('trust proxy', config.API_TRUST_PROXY_HOPS);
   app.disable('x-powered-by');
   app.use(helmet());
-  app.use(requestTimer(metrics.httpDuration));
+  app.use(requestTimer(ops.metrics.httpDuration));
+  app.use(requestGuard);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
-    // The API needs only Postgres to take and serve orders: without Redis it bypasses the
-    // cache and the limiter, and RabbitMQ is the relay's concern (the outbox buffers events).
-    const required = await checkReadiness({ postgres: () => db.selectNoFrom((eb) => eb.val(1).as('ok')).execute().then(() => true) });
-    const optional = await checkReadiness(optionalChecks);
-    res.status(required.ready ? 200 : 503).json({
-      status: required.ready ? 'ready' : 'not ready',
-      checks: { ...required.checks, ...optional.checks },
-    });
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (config.API_OPS_PORT === undefined) app.use(opsRoutes(ops));
   const openApi = openApiDocument();
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
@@ -67,7 +60,8 @@ export function createApp({ db, redis, logger, config, optionalChecks = {} }: Ap
     );
   }
   api.use('/products', productRoutes(db));
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }));
+  const outboxHint = createOutboxHinter(db, { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
+  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, outboxHint.hint));
   api.use(notFoundHandler);
   app.use('/api', api);
   app.use(notFoundHandler);

@@ -21,6 +21,16 @@ export const ApiEnv = v.object({
   API_IDEMPOTENCY_PRUNE_INTERVAL_MS: envInt(600_000, 1_000, 86_400_000),
   /** Per-command timeout for Redis, so a stalled Redis never holds a request. */
   REDIS_COMMAND_TIMEOUT_MS: envInt(200, 10, 10_000),
+  /**
+   * A request whose headers and body have not arrived in full by then gets 408 and its connection
+   * is closed, so a client that sends slowly or never finishes cannot hold a connection for long.
+   */
+  API_REQUEST_TIMEOUT_MS: envInt(10_000, 100, 600_000),
+  /**
+   * When set, /metrics and /readyz are served on this port only (an operator's network), not on
+   * the public one. Unset by default: they stay on PORT.
+   */
+  API_OPS_PORT: v.optional(envPort(0)),
 });
 
 export type ApiConfig = v.InferOutput<typeof ApiEnv>;

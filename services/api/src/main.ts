@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { Connection } from 'rabbitmq-client';
-import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown } from '@order-service/shared';
+import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown, startOpsServer } from '@order-service/shared';
 import { startTelemetry } from '@order-service/shared/telemetry';
 import { createApp } from './app';
+import { createApiOps } from './http/ops';
+import { listen } from './http/server';
 import { startIdempotencyRetention } from './orders/idempotency-retention';
 import { ApiEnv } from './config';
 
@@ -26,24 +28,26 @@ const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.R
 const rabbit = new Connection({ url: config.RABBITMQ_URL, connectionName: 'order-service-api', retryHigh: 5_000 });
 rabbit.on('error', (error) => logger.debug({ err: error.message }, 'rabbitmq connection error'));
 
-const app = createApp({
-  db,
-  redis,
-  logger,
-  config,
-  optionalChecks: {
-    redis: async () => (await redis.ping()) === 'PONG',
-    rabbitmq: async () => rabbit.ready,
-  },
+const ops = createApiOps(db, {
+  redis: async () => (await redis.ping()) === 'PONG',
+  rabbitmq: async () => rabbit.ready,
 });
+const app = createApp({ db, redis, logger, config, ops });
 const idempotencyRetention = startIdempotencyRetention(db, logger, {
   retentionHours: config.API_IDEMPOTENCY_RETENTION_HOURS,
   intervalMs: config.API_IDEMPOTENCY_PRUNE_INTERVAL_MS,
 });
-const server = app.listen(config.PORT, () => {
-  logger.info({ port: (server.address() as AddressInfo).port }, 'listening');
-});
-server.on('error', (error) => exitOnStartupError(logger, error));
+// The ops listener starts first, so `listening` means both ports are up.
+const opsServer =
+  config.API_OPS_PORT === undefined
+    ? undefined
+    : await startOpsServer({ port: config.API_OPS_PORT, registry: ops.metrics.registry, readiness: ops.readiness }).catch((error: unknown) =>
+        exitOnStartupError(logger, error),
+      );
+const server = await listen(app, { port: config.PORT, requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS }).catch((error: unknown) =>
+  exitOnStartupError(logger, error),
+);
+logger.info({ port: (server.address() as AddressInfo).port, opsPort: opsServer?.port }, 'listening');
 
 onShutdown(logger, async () => {
   // Stop intake and let in-flight requests finish, then close the clients.
@@ -51,6 +55,7 @@ onShutdown(logger, async () => {
     server.close(() => resolve());
     server.closeIdleConnections();
   });
+  await opsServer?.close();
   await idempotencyRetention.stop();
   await Promise.allSettled([db.destroy(), redis.close(), rabbit.close()]);
   await telemetry.shutdown();

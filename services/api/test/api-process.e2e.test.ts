@@ -63,11 +63,12 @@ describe('api process (tsx services/api/src/main.ts, as pnpm start:api runs it)'
 
     it('on SIGTERM, finishes the request in flight and exits 0', async () => {
       const key = randomUUID();
-      const lock = await holdIdempotencyKey(database.url, key);
+      const body = orderBody();
+      const lock = await holdIdempotencyKey(database.url, body.customer_id, key);
       try {
         const inFlight = httpRequest(`http://127.0.0.1:${api.port}/api/orders`, {
           method: 'POST',
-          body: orderBody(),
+          body,
           headers: { 'idempotency-key': key },
           timeoutMs: 30_000,
         });

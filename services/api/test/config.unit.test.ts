@@ -19,7 +19,17 @@ describe('ApiEnv', () => {
       API_IDEMPOTENCY_RETENTION_HOURS: 24,
       API_IDEMPOTENCY_PRUNE_INTERVAL_MS: 600_000,
       REDIS_COMMAND_TIMEOUT_MS: 200,
+      API_REQUEST_TIMEOUT_MS: 10_000,
     });
+  });
+
+  it('reads API_OPS_PORT only when set, and refuses a bad one', () => {
+    expect(loadConfig(ApiEnv, {})).not.to.have.property('API_OPS_PORT');
+    expect(loadConfig(ApiEnv, { API_OPS_PORT: '9100', API_REQUEST_TIMEOUT_MS: '5000' })).to.include({
+      API_OPS_PORT: 9100,
+      API_REQUEST_TIMEOUT_MS: 5_000,
+    });
+    for (const bad of ['', 'abc', '70000']) expect(() => loadConfig(ApiEnv, { API_OPS_PORT: bad }), bad).to.throw(ConfigError, /API_OPS_PORT/);
   });
 
 

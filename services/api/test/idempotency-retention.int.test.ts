@@ -29,4 +29,17 @@ describe('api: pruning expired Idempotency-Keys', () => {
     const { count } = await database.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
     expect(Number(count)).to.equal(6);
   });
+
+  it("prunes one customer's expired key without touching another customer's fresh use of the same key", async () => {
+    const old = parseBody(PlaceOrderBody, orderBody());
+    const fresh = parseBody(PlaceOrderBody, orderBody());
+    await placeOrder(database.db, old, { idempotencyKey: 'shared' });
+    await placeOrder(database.db, fresh, { idempotencyKey: 'shared' });
+    await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE customer_id = ${old.customer_id}`.execute(database.db);
+
+    expect(await pruneIdempotencyKeys(database.db, 24)).to.equal(1);
+
+    const keys = await database.db.selectFrom('idempotency_keys').select('customer_id').where('idempotency_key', '=', 'shared').execute();
+    expect(keys).to.deep.equal([{ customer_id: fresh.customer_id }]);
+  });
 });

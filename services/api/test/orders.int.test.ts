@@ -187,6 +187,26 @@ describe('api: placing and reading orders', () => {
       expect(Object.keys(order.items[0]!).sort()).to.deep.equal(['item_id', 'price', 'product_id', 'quantity']);
       expect(new Set(order.items.map((item) => item.item_id)).size).to.equal(4);
     });
+
+    it('an owner naming itself in upper case sees its order, cached or not; a stranger gets the 404 of an unknown id', async () => {
+      const owner = randomUUID();
+      const { created } = await place(orderBody({ customer_id: owner.toUpperCase() }));
+      const path = `/api/orders/${created.order_id.toUpperCase()}`;
+      const asOwner = { headers: { 'x-customer-id': owner.toUpperCase() } };
+      // The first read misses the cache and fills it; the second is served from it.
+      for (const read of ['uncached', 'cached']) {
+        const response = await http.get(path, asOwner);
+        expect(response.status, read).to.equal(200);
+        expect(response.json<OrderView>().customer_id, read).to.equal(owner);
+      }
+      const stranger = { headers: { 'x-customer-id': randomUUID().toUpperCase() } };
+      const unknownId = randomUUID();
+      const theirs = await http.get(path, stranger);
+      const unknown = await http.get(`/api/orders/${unknownId.toUpperCase()}`, stranger);
+      expect(theirs.status).to.equal(404);
+      const masked = (text: string, id: string) => text.replaceAll(id, 'ID').replaceAll(id.toUpperCase(), 'ID');
+      expect(masked(theirs.text, created.order_id)).to.equal(masked(unknown.text, unknownId));
+    });
   });
 
   describe('atomicity', () => {
@@ -261,6 +281,41 @@ describe('api: placing and reading orders', () => {
       const problem = expectProblem(await http.post('/api/orders', other, { headers: { 'idempotency-key': key } }), 422);
       expect(problem.invalid_params).to.deep.equal([{ name: 'Idempotency-Key', reason: 'reused with a different body' }]);
       expect(await countRows(database.db)).to.deep.equal(before);
+    });
+
+    it('the same key from two customers is two keys: each gets an order of its own, neither a replay', async () => {
+      const key = `shared-${randomUUID()}`;
+      const first = await place(orderBody(), { 'idempotency-key': key });
+      // Another body as well: under a global key this would be a 422 telling B that A used the key.
+      const second = await place(orderBody({ items: [{ product_id: Products.mug.id, quantity: 2 }] }), { 'idempotency-key': key });
+      expect(second.created.order_id).not.to.equal(first.created.order_id);
+      expect(second.response.headers['idempotent-replayed']).to.equal(undefined);
+      expect(second.created.total_amount).to.equal(25);
+      const keys = await database.db.selectFrom('idempotency_keys').select(['customer_id', 'order_id']).where('idempotency_key', '=', key).execute();
+      expect(keys).to.have.length(2);
+    });
+
+    it('racing retries of two customers sharing a key create exactly one order each', async () => {
+      const key = randomUUID();
+      const bodies = [orderBody(), orderBody()];
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => http.post('/api/orders', bodies[i % 2], { headers: { 'idempotency-key': key } })),
+      );
+      for (const response of responses) expect(response.status, response.text).to.equal(201);
+      for (const body of bodies) {
+        const orders = await database.db.selectFrom('orders').select('order_id').where('customer_id', '=', body.customer_id).execute();
+        expect(orders, body.customer_id).to.have.length(1);
+      }
+      expect(new Set(responses.map((r) => r.json<{ order_id: string }>().order_id)).size).to.equal(2);
+    });
+
+    it("a customer's retry with its id in upper case is the same customer's retry", async () => {
+      const key = randomUUID();
+      const body = orderBody();
+      const first = await place(body, { 'idempotency-key': key });
+      const retry = await place({ ...body, customer_id: body.customer_id.toUpperCase() }, { 'idempotency-key': key });
+      expect(retry.created.order_id).to.equal(first.created.order_id);
+      expect(retry.response.headers['idempotent-replayed']).to.equal('true');
     });
 
     it('a key whose first request was refused stays free for a valid request', async () => {

@@ -57,7 +57,7 @@ describe('the payment flow, all processes as an operator runs them', function ()
       }),
     });
     expect(created.status).to.equal(201);
-    const { order_id: orderId } = (await created.json()) as { order_id: string };
+    const { order_id: orderId, total_amount: total } = (await created.json()) as { order_id: string; total_amount: number };
     expect(await status(orderId)).to.equal('PENDING'); // and now cached
 
     await waitFor(async () => (await status(orderId)) === 'PROCESSING', { timeoutMs: 30_000, intervalMs: 100, what: 'the order to reach PROCESSING' });
@@ -70,7 +70,7 @@ describe('the payment flow, all processes as an operator runs them', function ()
     const admin = new Connection(vhost.url);
     const publisher = paymentPublisher(admin);
     try {
-      await publisher.send(paymentEvent(orderId, 'FAILED'));
+      await publisher.send(paymentEvent(orderId, 'FAILED', { amount: total }));
       const garbageId = randomUUID();
       await publisher.send('not json', { messageId: garbageId });
       const dead = await waitFor(async () => (await drainDlq(admin)).find((msg) => msg.messageId === garbageId), {

@@ -29,6 +29,7 @@ export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
 export interface IdempotencyKeys {
   created_at: Generated<Timestamp>;
+  customer_id: string;
   idempotency_key: string;
   order_id: string;
   request_hash: string;

@@ -40,7 +40,9 @@ export function openApiDocument() {
               in: 'header',
               required: false,
               schema: { type: 'string', minLength: 1, maxLength: 255 },
-              description: 'A retry with the same key and body returns the original response; another body is refused (422).',
+              description:
+                "Scoped to the body's customer_id: a retry by the same customer with the same key and body returns the original " +
+                "response; another body is refused (422). Another customer's use of the same key is a different key.",
             },
           ],
           requestBody: { required: true, content: { 'application/json': { schema: schema(PlaceOrderBody) } } },
@@ -51,7 +53,8 @@ export function openApiDocument() {
               content: { 'application/json': { schema: schema(OrderCreatedResponse) } },
             },
             400: problem('Malformed JSON or header'),
-            413: problem('Body over 1 MiB'),
+            408: problem('The body did not arrive in full within API_REQUEST_TIMEOUT_MS (10 s by default); the connection is closed'),
+            413: problem('Body over 1 MiB (a declared Content-Length over it is refused before the body is read, and the connection closed)'),
             415: problem('Body is not JSON'),
             422: problem('Validation failed; invalid_params lists each field'),
             429: problem('Rate limited'),

@@ -9,13 +9,16 @@ import {
   isDatabaseUnavailable,
   type Logger,
 } from '@order-service/shared';
+import { BODY_LIMIT_TEXT } from './body-limit';
+
+/** The RFC 9457 document of an error. */
+export function problemDocument(error: AppError, instance?: string) {
+  return { type: error.type, title: error.title, status: error.status, detail: error.detail, instance, ...error.extensions };
+}
 
 /** Writes an RFC 9457 problem document. */
 export function sendProblem(res: Response, error: AppError, instance?: string): void {
-  res
-    .status(error.status)
-    .type('application/problem+json')
-    .json({ type: error.type, title: error.title, status: error.status, detail: error.detail, instance, ...error.extensions });
+  res.status(error.status).type('application/problem+json').json(problemDocument(error, instance));
 }
 
 /** body-parser reports its failures as errors with a `type`; map them to problems. */
@@ -24,7 +27,7 @@ function fromBodyParser(error: { type?: string; status?: number }): AppError | u
     case 'entity.parse.failed':
       return new BadRequest('The request body is not valid JSON.');
     case 'entity.too.large':
-      return new PayloadTooLarge('1 MiB');
+      return new PayloadTooLarge(BODY_LIMIT_TEXT);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new UnsupportedMediaType();

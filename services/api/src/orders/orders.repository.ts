@@ -31,26 +31,33 @@ export async function insertOrderWithEvent(
     .execute();
 }
 
+/** An Idempotency-Key is scoped to its customer: another customer's use of the same key is another key. */
+export interface IdempotencyScope {
+  customerId: string;
+  key: string;
+}
+
 /**
- * Claims an Idempotency-Key for a new order. Returns false when the key is taken; a racing
- * transaction holding the same key makes this wait until it commits or rolls back.
+ * Claims a customer's Idempotency-Key for a new order. Returns false when the key is taken; a
+ * racing transaction holding the same key makes this wait until it commits or rolls back.
  */
-export async function claimIdempotencyKey(trx: Transaction<DB>, key: string, requestHash: string, orderId: string) {
+export async function claimIdempotencyKey(trx: Transaction<DB>, { customerId, key }: IdempotencyScope, requestHash: string, orderId: string) {
   const claimed = await trx
     .insertInto('idempotency_keys')
-    .values({ idempotency_key: key, request_hash: requestHash, order_id: orderId })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .values({ customer_id: customerId, idempotency_key: key, request_hash: requestHash, order_id: orderId })
+    .onConflict((oc) => oc.columns(['customer_id', 'idempotency_key']).doNothing())
     .returning('order_id')
     .executeTakeFirst();
   return claimed !== undefined;
 }
 
-/** The order an Idempotency-Key created, with what the original 201 response was built from. */
-export function findIdempotentOrder(db: Executor, key: string) {
+/** The order a customer's Idempotency-Key created, with what the original 201 response was built from. */
+export function findIdempotentOrder(db: Executor, { customerId, key }: IdempotencyScope) {
   return db
     .selectFrom('idempotency_keys as k')
     .innerJoin('orders as o', 'o.order_id', 'k.order_id')
     .select(['k.request_hash', 'o.order_id', 'o.total_amount', 'o.created_at'])
+    .where('k.customer_id', '=', customerId)
     .where('k.idempotency_key', '=', key)
     .executeTakeFirst();
 }

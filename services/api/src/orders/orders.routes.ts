@@ -1,13 +1,11 @@
 import express, { Router, type Request } from 'express';
 import { BadRequest, UnsupportedMediaType } from '@order-service/shared';
+import { BODY_LIMIT_BYTES } from '../http/body-limit';
 import { parseBody, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
 import { placeOrder } from './place-order';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
-
-/** Bodies over this are refused with 413 before they are parsed. */
-export const BODY_LIMIT = '1mb';
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.get('idempotency-key');
@@ -24,13 +22,17 @@ function traceparent(req: Request): string | undefined {
   return header && /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(header) ? header : undefined;
 }
 
-export function orderRoutes(reader: OrderReader): Router {
+/**
+ * The order routes. `onOrderCommitted` runs after an order (and its outbox row) committed: the
+ * app hints the relays then, never inside the transaction.
+ */
+export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = () => {}): Router {
   const router = Router();
 
   router.post(
     '/',
     (req, _res, next) => next(req.is(['application/json', 'application/*+json']) ? undefined : new UnsupportedMediaType()),
-    express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }),
+    express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
       // A malformed header is a malformed request (400), whatever the body holds.
       const key = idempotencyKey(req);
@@ -48,6 +50,7 @@ export function orderRoutes(reader: OrderReader): Router {
         { kind: SpanKind.SERVER },
       );
       if (replayed) res.set('Idempotent-Replayed', 'true');
+      else onOrderCommitted();
       res.status(201).location(`/api/orders/${response.order_id}`).json(response);
     },
   );

@@ -12,9 +12,16 @@ import {
   type OrderCreated,
 } from '@order-service/shared';
 import type { OrderCreatedResponse, PlaceOrderInput } from './order.schemas';
-import { claimIdempotencyKey, findIdempotentOrder, findProductPrices, insertOrderWithEvent } from './orders.repository';
+import {
+  claimIdempotencyKey,
+  findIdempotentOrder,
+  findProductPrices,
+  insertOrderWithEvent,
+  type IdempotencyScope,
+} from './orders.repository';
 
 export interface PlaceOrderOptions {
+  /** Scoped to the order's customer: the same key from another customer is another key. */
   idempotencyKey?: string;
   /** W3C trace context of the request, stored with the event so the trace crosses the broker. */
   traceparent?: string;
@@ -54,12 +61,13 @@ export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>)
 export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
   const now = options.now ?? new Date();
   const orderId = randomUUID();
-  const requestHash = options.idempotencyKey === undefined ? undefined : hashRequest(input);
+  const scope = options.idempotencyKey === undefined ? undefined : { customerId: input.customer_id, key: options.idempotencyKey };
 
   return db.transaction().execute(async (trx) => {
-    if (options.idempotencyKey !== undefined && requestHash !== undefined) {
-      const claimed = await claimIdempotencyKey(trx, options.idempotencyKey, requestHash, orderId);
-      if (!claimed) return replay(trx, options.idempotencyKey, requestHash);
+    if (scope !== undefined) {
+      const requestHash = hashRequest(input);
+      const claimed = await claimIdempotencyKey(trx, scope, requestHash, orderId);
+      if (!claimed) return replay(trx, scope, requestHash);
     }
 
     const productIds = [...new Set(input.items.map((item) => item.product_id))];
@@ -120,10 +128,10 @@ export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceO
 }
 
 /** The original 201 response for a key already used, or 422 when the key came with another body. */
-async function replay(db: Parameters<typeof findIdempotentOrder>[0], key: string, requestHash: string): Promise<PlacedOrder> {
-  const original = await findIdempotentOrder(db, key);
+async function replay(db: Parameters<typeof findIdempotentOrder>[0], scope: IdempotencyScope, requestHash: string): Promise<PlacedOrder> {
+  const original = await findIdempotentOrder(db, scope);
   // The key row and its order commit together, so a visible key always has its order.
-  if (!original) throw new Error(`idempotency key ${key} has no order`);
+  if (!original) throw new Error(`idempotency key ${scope.key} of customer ${scope.customerId} has no order`);
   if (original.request_hash !== requestHash) {
     throw new ValidationFailed('This Idempotency-Key was already used with a different request body.', [
       { name: 'Idempotency-Key', reason: 'reused with a different body' },

@@ -1,9 +1,12 @@
 import { randomInt, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { createDb, createLogger, createRedis, type Db, type ReadinessChecks, type RedisClient } from '@order-service/shared';
 import { BASE_REDIS_URL, httpRequest, waitFor, type HttpRequestOptions, type HttpResponse } from '@order-service/testkit';
 import { createApp, type AppDeps } from '../../src/app';
+import { createApiOps, type ApiOps } from '../../src/http/ops';
+import { listen } from '../../src/http/server';
 
 /** The seeded catalog (migrations/…_catalog.sql). */
 export const Products = {
@@ -21,6 +24,8 @@ export interface TestApiOptions {
   optionalChecks?: ReadinessChecks;
   /** Wait until Redis is connected before returning (default true). */
   awaitRedis?: boolean;
+  /** API_REQUEST_TIMEOUT_MS (default 10 s, as in production). */
+  requestTimeoutMs?: number;
 }
 
 export interface TestApi {
@@ -28,6 +33,8 @@ export interface TestApi {
   /** The app's own pool (through whatever proxy `databaseUrl` names). */
   db: Db;
   redis: RedisClient;
+  server: Server;
+  ops: ApiOps;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   const db = createDb(options.databaseUrl, { max: 10, applicationName: 'api-test' });
   const redis = createRedis(options.redisUrl ?? BASE_REDIS_URL, logger, { commandTimeoutMs: 200 });
   if (options.awaitRedis ?? true) await waitFor(() => redis.isReady, { what: 'redis to connect' });
+  const ops = createApiOps(db, options.optionalChecks);
   const app = createApp({
     db,
     redis,
@@ -49,17 +57,15 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
       API_CACHE_TTL_SECONDS: 60,
       ...options.config,
     },
-    optionalChecks: options.optionalChecks,
+    ops,
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const server = await listen(app, { port: 0, host: '127.0.0.1', requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     db,
     redis,
+    server,
+    ops,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
