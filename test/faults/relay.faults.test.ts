@@ -18,12 +18,12 @@ async function expectNothingMarkedWithoutConfirm(system: FaultSystem) {
   await waitFor(async () => (await markedUnseen(system)) === 0, { timeoutMs: 20_000, what: 'every marked row to have been delivered' });
 }
 
-/** Outbox rows of these orders whose `column` is set. */
-async function countRows(system: FaultSystem, orderIds: string[], column: 'published_at' | 'lease_token'): Promise<number> {
+/** Outbox rows of these orders marked published. */
+async function publishedRows(system: FaultSystem, orderIds: string[]): Promise<number> {
   const row = await system.database.db
     .selectFrom('outbox')
     .select(sql<number>`count(*)::int`.as('n'))
-    .where(column, 'is not', null)
+    .where('published_at', 'is not', null)
     .where('aggregate_id', 'in', orderIds)
     .executeTakeFirstOrThrow();
   return row.n;
@@ -63,10 +63,10 @@ describe('faults: the relay', () => {
       await waitFor(() => !crashing.running, { timeoutMs: 60_000, what: 'the relay to reach its crash point' }).finally(() => crashing.kill());
       // It died with confirmed messages on the wire and none of its rows marked.
       await waitFor(() => unaudited(system, ids).length < ids.length, { timeoutMs: 20_000, what: 'the confirmed batch in the audit queue' });
-      expect(await countRows(system, ids, 'published_at'), 'rows marked by the killed relay').to.equal(0);
+      expect(await publishedRows(system, ids), 'rows marked by the killed relay').to.equal(0);
       await system.start('relay');
     });
-    // The confirmed but unmarked rows were published again once their lease ran out.
+    // The confirmed but unmarked rows were published again once the killed claim was rolled back.
     expect(numbers.duplicated).to.be.greaterThan(0);
   });
 
@@ -76,7 +76,7 @@ describe('faults: the relay', () => {
       const ids = await placeOrders(system, 150);
       const crashing = system.spawn('relay', { RELAY_CRASH_POINT: 'before-publish', RELAY_BATCH_SIZE: '50' });
       await waitFor(() => !crashing.running, { timeoutMs: 60_000, what: 'the relay to reach its crash point' }).finally(() => crashing.kill());
-      expect(await countRows(system, ids, 'lease_token'), 'rows the killed relay had claimed').to.be.greaterThan(0);
+      expect(crashing.logs.some((line) => line.msg === 'crash point reached; SIGKILL'), 'it died after claiming rows').to.equal(true);
       expect(unaudited(system, ids)).to.have.length(ids.length);
       await system.start('relay');
     });

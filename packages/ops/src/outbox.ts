@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '@order-service/shared/db/index';
+import { notifyOutbox } from '@order-service/shared/db/outbox-hint';
 import { ExitCode, UsageError, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
 
@@ -41,7 +42,7 @@ export async function listParked(db: Db, limit: number): Promise<CommandResult> 
 /**
  * `ops outbox redrive`: puts parked rows back in the relay's path. Attempts start again from 0
  * and the row is due at once; the last error is kept (for the record) unless `clearError`.
- * The UPDATE OF parked_at fires the outbox trigger, so listening relays wake at commit.
+ * Listening relays are told after the update (notifyOutbox), so they take the rows at once.
  * Exits 3 when a named id is not a parked row (unknown, published, or not parked).
  */
 export async function redriveParked(
@@ -68,6 +69,7 @@ export async function redriveParked(
     .$if(ids.length > 0, (qb) => qb.where('id', '=', sql<string>`any(${ids}::bigint[])`))
     .returning(['id', 'event_id', 'aggregate_id'])
     .execute();
+  if (redriven.length > 0) await notifyOutbox(db);
   const rows = redriven.map((row) => ({ id: String(row.id), event_id: row.event_id, order_id: row.aggregate_id })).sort((a, b) => Number(a.id) - Number(b.id));
   const done = new Set(rows.map((row) => row.id));
   const notParked = [...new Set(ids.map((id) => String(BigInt(id))))].filter((id) => !done.has(id));

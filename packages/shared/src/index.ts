@@ -2,6 +2,7 @@ export * from './amqp';
 export * from './config';
 export * from './db/delete-expired';
 export * from './db/index';
+export * from './db/outbox-hint';
 export * from './errors';
 export * from './events/index';
 export * from './http';

@@ -1,7 +1,5 @@
 import pg from 'pg';
-import type { Logger } from '@order-service/shared';
-
-export const OUTBOX_CHANNEL = 'outbox';
+import { OUTBOX_CHANNEL, type Logger } from '@order-service/shared';
 
 export interface OutboxListener {
   /** True while the LISTEN connection is up. */
@@ -10,7 +8,7 @@ export interface OutboxListener {
 }
 
 /**
- * LISTENs for the outbox trigger's NOTIFY on a dedicated connection (a pooled one would be
+ * LISTENs for the writers' outbox hints (notifyOutbox, sent after their commits) on a dedicated connection (a pooled one would be
  * handed to other queries and lose the subscription). `onWake` runs for every notification and
  * after every (re)connect, since notifications sent while we were away are gone; the relay
  * treats it as a hint to look, never as data. The connection comes back by itself with backoff.

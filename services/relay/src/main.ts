@@ -22,6 +22,9 @@ const logger = createLogger('relay', config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL, {
   max: config.DB_POOL_MAX,
   applicationName: 'order-service-relay',
+  // A claim is a transaction held while its batch is on the wire: a relay that hangs longer
+  // than its lease loses it, and its rows go to another relay.
+  idleInTransactionTimeoutMs: config.RELAY_LEASE_MS,
   onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
 });
 const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-relay', logger);

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from '@order-service/shared';
+import { sql, type Transaction } from 'kysely';
+import type { DB, Db } from '@order-service/shared';
 
 /** An outbox row as the relay publishes it; `body` is the payload text exactly as stored. */
 export interface ClaimedRow {
@@ -16,131 +16,73 @@ export interface ClaimedRow {
   body: string;
 }
 
-/** A row whose publish failed this time, with when to try it again. */
-export interface FailedRow {
-  id: string;
-  delayMs: number;
-  error: string;
-}
-
 /**
- * Claims up to `size` due rows under a lease identified by `token`, in one short statement
- * (no transaction stays open while the batch is on the wire). There is no "last id" cursor, so a
- * row that commits late is found by the next claim.
+ * Claims up to `size` due rows by locking them in the caller's transaction, which stays open
+ * while the batch is on the wire and ends with `settleRows`: the lock is the lease. Another
+ * relay's SKIP LOCKED passes over them at no cost; a relay that dies (or hangs past the pool's
+ * idle_in_transaction_session_timeout) loses its transaction, and its rows are free again at
+ * once. Locking writes no new row version, so a published row costs one write: the settle.
+ * There is no "last id" cursor, so a row that commits late is found by the next claim.
  *
- * First the first due, unleased rows are locked with SKIP LOCKED (other relays' rows are passed
- * over at no cost), a few more than `size`; then a row is kept only if no earlier row of the same
- * order is still pending, so the events of an order go out in the order they were written. The
- * order check runs only on the locked rows, as one index probe each (a scalar subquery: NOT
- * EXISTS may be planned as a hash join over the whole table), so its cost never depends on how
- * many rows other relays hold or how large the table is.
+ * First the first due rows are locked, a few more than `size`; then a row is kept only if no
+ * earlier row of the same order is still pending (locked by another relay counts), so the events
+ * of an order go out in the order they were written. The order check runs only on the locked rows,
+ * as one index probe each (a scalar subquery: NOT EXISTS may be planned as a hash join over the
+ * whole table), so its cost never depends on how many rows other relays hold or how large the
+ * table is. Rows leased by a relay of the earlier design (`locked_until`) are respected.
  */
-export async function claimBatch(db: Db, size: number, leaseMs: number, token: string): Promise<ClaimedRow[]> {
-  const rows = await db
-    .with(
-      (cte) => cte('candidates').materialized(),
-      (qb) =>
-        qb
-          .selectFrom('outbox as o')
-          .select(['o.id', 'o.aggregate_id'])
-          .where('o.published_at', 'is', null)
-          .where('o.parked_at', 'is', null)
-          .where('o.next_attempt_at', '<=', sql<Date>`now()`)
-          .where((w) => w.or([w('o.locked_until', 'is', null), w('o.locked_until', '<', sql<Date>`now()`)]))
-          .orderBy('o.id')
-          // Room for rows that turn out to wait behind an earlier row of their order.
-          .limit(size + Math.min(size, 64))
-          .forUpdate()
-          .skipLocked(),
+export async function claimBatch(trx: Transaction<DB>, size: number): Promise<ClaimedRow[]> {
+  const { rows } = await sql<ClaimedRow>`
+    WITH candidates AS MATERIALIZED (
+      SELECT id, aggregate_id FROM outbox
+      WHERE published_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
+        AND (locked_until IS NULL OR locked_until < now())
+      ORDER BY id
+      -- Room for rows that turn out to wait behind an earlier row of their order.
+      LIMIT ${size + Math.min(size, 64)}
+      FOR UPDATE SKIP LOCKED
     )
-    .updateTable('outbox')
-    .set((eb) => ({
-      lease_token: token,
-      locked_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'`,
-      attempts: eb('attempts', '+', 1),
-    }))
-    // `= ANY(ARRAY(...))` updates by primary key; `IN (...)` may be planned as a join that scans
-    // the whole table, published rows included.
-    .where('id', '=', (eb) => {
-      const claimable = eb
-        .selectFrom('candidates as c')
-        .select('c.id')
-        .where((w) => {
-          const earlierPending = w
-            .selectFrom('outbox as earlier')
-            .select('earlier.id')
-            .whereRef('earlier.aggregate_id', '=', 'c.aggregate_id')
-            .whereRef('earlier.id', '<', 'c.id')
-            .where('earlier.published_at', 'is', null)
-            .where('earlier.parked_at', 'is', null)
-            .limit(1);
-          return sql<boolean>`(${earlierPending}) IS NULL`;
-        })
-        .orderBy('c.id')
-        .limit(size);
-      return sql<string>`any(array(${claimable}))`;
-    })
-    .returning([
-      'id',
-      'event_id',
-      'event_type',
-      'aggregate_id',
-      'exchange',
-      'routing_key',
-      'traceparent',
-      'created_at',
-      'attempts',
-      sql<string>`payload::text`.as('body'),
-    ])
-    .execute();
-  // RETURNING has no defined order; the batch goes on the wire in id (write) order. Ids are
-  // decimal strings without leading zeros: a shorter one is smaller, equal lengths compare as text.
-  return rows
-    .map((row) => ({ ...row, id: String(row.id) }))
-    .sort((a, b) => a.id.length - b.id.length || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, created_at,
+           attempts + 1 AS attempts, payload::text AS body
+    FROM outbox
+    -- \`= ANY(ARRAY(...))\` reads by primary key; \`IN (...)\` may be planned as a join over the whole table.
+    WHERE id = any(array(
+      SELECT c.id FROM candidates c
+      WHERE (SELECT earlier.id FROM outbox earlier
+             WHERE earlier.aggregate_id = c.aggregate_id AND earlier.id < c.id
+               AND earlier.published_at IS NULL AND earlier.parked_at IS NULL
+             LIMIT 1) IS NULL
+      ORDER BY c.id
+      LIMIT ${size}))
+    ORDER BY id`.execute(trx);
+  return rows;
 }
+
+/** How one claimed row ends: published, or failed and retried after `delayMs`, or parked. */
+export type RowOutcome = { id: string; published: true } | { id: string; published: false; error: string; delayMs?: number; park: boolean };
 
 /**
- * Marks confirmed rows published in one statement. The lease token fences it: a relay whose
- * lease expired and was taken over marks nothing. Returns how many rows were marked.
- *
- * This and the other writes after a claim keep `lease_token` (only `locked_until` is cleared, and
- * that is what claims look at), so repeating one whose first try committed but whose answer was
- * lost (a dropped connection) matches the same rows again instead of nothing.
+ * Writes the outcome of every claimed row in one statement (one row version each), in the claim's
+ * transaction: published (only rows the broker confirmed), back for a retry after its delay, or
+ * parked. `attempts` counts publishes that got an answer.
  */
-export async function markPublished(db: Db, ids: string[], token: string): Promise<number> {
-  if (ids.length === 0) return 0;
-  const result = await db
-    .updateTable('outbox')
-    .set({ published_at: sql<Date>`coalesce(published_at, now())`, locked_until: null })
-    .where('id', '=', sql<string>`any(${ids}::bigint[])`)
-    .where('lease_token', '=', token)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows);
-}
-
-/** Releases failed rows for another attempt after each row's own delay, keeping the error. */
-export async function scheduleRetry(db: Db, rows: FailedRow[], token: string): Promise<number> {
-  if (rows.length === 0) return 0;
+export async function settleRows(trx: Transaction<DB>, outcomes: RowOutcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const failed = (o: RowOutcome) => (o.published ? undefined : o);
   const result = await sql`
     UPDATE outbox o
-       SET next_attempt_at = now() + f.delay_ms * interval '1 millisecond',
-           last_error = f.error,
+       SET attempts = o.attempts + 1,
+           published_at = CASE WHEN f.published THEN coalesce(o.published_at, now()) ELSE o.published_at END,
+           next_attempt_at = CASE WHEN f.delay_ms IS NULL THEN o.next_attempt_at ELSE now() + f.delay_ms * interval '1 millisecond' END,
+           parked_at = CASE WHEN f.park THEN coalesce(o.parked_at, now()) ELSE o.parked_at END,
+           last_error = coalesce(f.error, o.last_error),
            locked_until = NULL
-      FROM unnest(${rows.map((r) => r.id)}::bigint[], ${rows.map((r) => r.delayMs)}::int[], ${rows.map((r) => r.error)}::text[])
-           AS f(id, delay_ms, error)
-     WHERE o.id = f.id AND o.lease_token = ${token}`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
-}
-
-/** Parks rows that used up their attempts: kept with their last error, out of the claim path. */
-export async function parkRows(db: Db, rows: Array<Pick<FailedRow, 'id' | 'error'>>, token: string): Promise<number> {
-  if (rows.length === 0) return 0;
-  const result = await sql`
-    UPDATE outbox o
-       SET parked_at = coalesce(o.parked_at, now()), last_error = f.error, locked_until = NULL
-      FROM unnest(${rows.map((r) => r.id)}::bigint[], ${rows.map((r) => r.error)}::text[]) AS f(id, error)
-     WHERE o.id = f.id AND o.lease_token = ${token}`.execute(db);
+      FROM unnest(
+             ${outcomes.map((o) => o.id)}::bigint[], ${outcomes.map((o) => o.published)}::boolean[],
+             ${outcomes.map((o) => failed(o)?.park ?? false)}::boolean[], ${outcomes.map((o) => failed(o)?.delayMs ?? null)}::int[],
+             ${outcomes.map((o) => failed(o)?.error ?? null)}::text[]
+           ) AS f(id, published, park, delay_ms, error)
+     WHERE o.id = f.id`.execute(trx);
   return Number(result.numAffectedRows ?? 0);
 }
 

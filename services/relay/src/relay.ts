@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Connection } from 'rabbitmq-client';
 import { Topology, declareOrdersExchange, type Db, type Logger } from '@order-service/shared';
+import { retryDelayMs } from './backoff';
 import type { CrashPoint, RelaySettings } from './config';
 import { startOutboxListener } from './listener';
 import type { RelayMetrics } from './metrics';
@@ -9,8 +9,15 @@ import { claimBatch, type ClaimedRow } from './outbox.repository';
 import { createOutboxPublisher } from './publisher';
 import { startRetention } from './retention';
 import { createWakeup } from './wakeup';
-import { settleBatch } from './settle';
+import { reportSettled, settleBatch } from './settle';
 import { createStatsGuard } from './stats-guard';
+
+/**
+ * How soon the relay looks again after a short claim or the first empty one. Empty claims double
+ * it up to RELAY_POLL_INTERVAL_MS, so a busy relay sees new rows within milliseconds even if a
+ * hint is lost, and an idle one costs one claim per poll interval.
+ */
+const FAST_POLL_MS = 5;
 
 export interface RelayDeps {
   db: Db;
@@ -51,8 +58,6 @@ export function startRelay(deps: RelayDeps): Relay {
 
   const listener = startOutboxListener(deps.databaseUrl, logger, wake);
   const retention = startRetention(db, logger, { retentionMs: settings.retentionMs, intervalMs: settings.retentionIntervalMs });
-  connection.on('connection', wake);
-  connection.on('connection.unblocked', wake);
 
   async function declareTopology() {
     for (let attempt = 0; !stopping; attempt += 1) {
@@ -68,12 +73,47 @@ export function startRelay(deps: RelayDeps): Relay {
   }
 
   const statsGuard = createStatsGuard(db, logger, { batchSize: settings.batchSize });
+  const settleDeps = { publisher, logger, metrics: deps.metrics, settings, onCrashPoint: deps.onCrashPoint };
   const inFlight = new Set<Promise<void>>();
+  // A blocked connection (a broker memory or disk alarm) takes publishes but does not confirm
+  // them: claiming then would only hold rows locked until the publish timeout.
+  let blocked = false;
+  const onBlocked = () => {
+    blocked = true;
+  };
+  // A new connection starts unblocked (the broker says so again if it still is).
+  const onUnblocked = () => {
+    blocked = false;
+    wake();
+  };
+  connection.on('connection.blocked', onBlocked);
+  connection.on('connection.unblocked', onUnblocked);
+  connection.on('connection', onUnblocked);
+
+  /**
+   * Claims a batch in a transaction of its own, which stays open until the batch is settled:
+   * `claimed` resolves with the rows as soon as they are locked, so the next claim overlaps this
+   * batch's publish; `settled` resolves once its outcome is committed (or the transaction failed:
+   * then its rows are simply free again).
+   */
+  function startBatch(limit: number) {
+    let onClaimed!: (rows: ClaimedRow[]) => void;
+    const claimed = new Promise<ClaimedRow[]>((resolve) => (onClaimed = resolve));
+    const settled = db.transaction().execute(async (trx) => {
+      const rows = await claimBatch(trx, limit);
+      onClaimed(rows);
+      return rows.length === 0 ? undefined : settleBatch(settleDeps, trx, rows);
+    });
+    return { claimed: Promise.race([claimed, settled.then(() => claimed)]), settled };
+  }
+
   async function run() {
     await declareTopology();
     let failures = 0;
     // True while claims come back short: the next wake-up claims a small probe first.
     let caughtUp = true;
+    // The wait after an empty claim: short right after work was found, doubling to the poll interval.
+    let idleMs = FAST_POLL_MS;
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -81,56 +121,57 @@ export function startRelay(deps: RelayDeps): Relay {
       }
       // Claiming while the broker is down or blocking publishers would only burn attempts;
       // the 'connection' and 'connection.unblocked' events wake us when it is back.
-      if (!connection.ready) {
+      if (!connection.ready || blocked) {
         wakeup.clear();
         await wakeup.sleep(settings.pollIntervalMs);
         continue;
       }
-      // Cleared before the claim: a notification that arrives during it counts.
+      // Cleared before the claim: a hint that arrives during it counts.
       wakeup.clear();
-      const token = randomUUID();
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = Date.now();
-      let rows;
+      const batch = startBatch(limit);
+      let rows: ClaimedRow[];
       try {
-        rows = await claimBatch(db, limit, settings.leaseMs, token);
+        rows = await batch.claimed;
         statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: Date.now() - claimStarted });
         logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
         caughtUp = rows.length < limit;
         failures = 0;
       } catch (error) {
         statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Date.now() - claimStarted, error });
-        // A claim whose answer was lost may still have committed: its rows come back when the lease ends.
-        wakeup.wakeAfter(settings.leaseMs);
         failures += 1;
         logger.warn({ err: (error as Error).message, failures }, 'claiming outbox rows failed; retrying');
-        // Back off (Postgres is likely away); only a notification, which means it is back, cuts it short.
+        // Back off (Postgres is likely away); only a hint cuts it short.
         wakeup.clear();
-        await wakeup.sleep(Math.min(100 * 2 ** failures, 5_000));
+        await wakeup.sleep(retryDelayMs(failures, { baseMs: 200, maxMs: 5_000 }));
         continue;
       }
       if (rows.length === 0) {
-        await wakeup.sleep(settings.pollIntervalMs);
+        await wakeup.sleep(idleMs);
+        idleMs = Math.min(idleMs * 2, settings.pollIntervalMs);
         continue;
       }
-      const leaseEndsAt = Date.now() + settings.leaseMs;
-      const batch: Promise<void> = settleBatch(deps, publisher, rows, token)
-        .then((retryInMs) => {
-          if (retryInMs !== undefined) wakeup.wakeAfter(retryInMs);
+      idleMs = FAST_POLL_MS;
+      const tracked: Promise<void> = batch.settled
+        .then((settled) => {
+          if (!settled) return;
+          reportSettled(settleDeps, settled);
+          if (settled.firstRetryMs !== undefined) wakeup.wakeAfter(settled.firstRetryMs);
         })
         .catch((error: unknown) => {
-          logger.error({ err: error }, 'outbox batch failed; its rows are retried after the lease');
-          wakeup.wakeAfter(Math.max(0, leaseEndsAt - Date.now()));
+          // The transaction is gone, and with it the locks: the rows can be claimed again at once.
+          logger.error({ err: error }, 'outbox batch failed; its rows will be claimed again');
         })
         .finally(() => {
-          inFlight.delete(batch);
+          inFlight.delete(tracked);
           // Rows of the same orders may have been waiting behind this batch.
           wake();
         });
-      inFlight.add(batch);
-      // A short batch means the backlog is drained: wait for the next hint instead of asking again.
-      if (rows.length < limit) await wakeup.sleep(settings.pollIntervalMs);
+      inFlight.add(tracked);
+      // A short batch means the backlog is drained: give the next rows a moment to gather.
+      if (rows.length < limit) await wakeup.sleep(FAST_POLL_MS);
     }
     await Promise.allSettled(inFlight);
   }
@@ -148,8 +189,9 @@ export function startRelay(deps: RelayDeps): Relay {
       stopping = true;
       wakeup.close();
       await running;
-      connection.off('connection', wake);
-      connection.off('connection.unblocked', wake);
+      connection.off('connection.blocked', onBlocked);
+      connection.off('connection.unblocked', onUnblocked);
+      connection.off('connection', onUnblocked);
       await Promise.all([retention.stop(), listener.stop(), statsGuard.settled()]);
       await publisher.close();
       logger.info('relay stopped');

@@ -1,76 +1,83 @@
+import type { Transaction } from 'kysely';
+import type { DB, Logger } from '@order-service/shared';
 import { retryDelayMs } from './backoff';
-import { markPublished, parkRows, scheduleRetry, type ClaimedRow } from './outbox.repository';
+import type { CrashPoint, RelaySettings } from './config';
+import type { RelayMetrics } from './metrics';
+import { settleRows, type ClaimedRow, type RowOutcome } from './outbox.repository';
 import type { OutboxPublisher } from './publisher';
-import type { RelayDeps } from './relay';
+
+/** What settling a batch needs. */
+export interface SettleDeps {
+  publisher: OutboxPublisher;
+  logger: Logger;
+  metrics: RelayMetrics;
+  settings: Pick<RelaySettings, 'maxAttempts' | 'backoff'>;
+  onCrashPoint?: (point: CrashPoint, rows: ClaimedRow[]) => void | Promise<void>;
+}
+
+/** What a settled batch wrote, to be reported once its transaction committed. */
+export interface SettledBatch {
+  rows: number;
+  confirmed: Array<{ row: ClaimedRow; confirmedAt: number }>;
+  retries: number;
+  parked: number;
+  /** The first failure, and the event ids that failed (for the log). */
+  error?: string;
+  failedEventIds: string[];
+  /** Delay until the first retry is due, if any. */
+  firstRetryMs?: number;
+}
 
 /**
- * One claimed batch from wire to table: publish it, mark what the broker confirmed (only after
- * the confirm, in one statement), and put the rest back for a retry or park it. Resolves with
- * the delay until the first retry is due, if any.
+ * One claimed batch from wire to table, inside the claim's transaction: publish it, then write
+ * each row's outcome in one statement (published only after the broker confirmed it; the rest
+ * back for a retry, or parked after its last attempt). The caller commits, then reports.
  */
-export async function settleBatch(
-  deps: RelayDeps,
-  publisher: OutboxPublisher,
-  rows: ClaimedRow[],
-  token: string,
-): Promise<number | undefined> {
-  const { db, logger, metrics, settings } = deps;
-  const leaseEnds = Date.now() + settings.leaseMs;
+export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: ClaimedRow[]): Promise<SettledBatch> {
+  const { publisher, settings } = deps;
   await deps.onCrashPoint?.('before-publish', rows);
   const startedAt = Date.now();
   const outcomes = await publisher.publishBatch(rows);
-  const publishedAt = Date.now();
+  const publishMs = Date.now() - startedAt;
 
   const confirmed = outcomes.flatMap((o) => (o.ok ? [o] : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [o]));
   if (confirmed.length > 0) await deps.onCrashPoint?.('after-confirm', confirmed.map((o) => o.row));
 
-  const toPark = failed.filter((o) => o.row.attempts >= settings.maxAttempts);
-  const toRetry = failed
-    .filter((o) => o.row.attempts < settings.maxAttempts)
-    .map((o) => ({ id: o.row.id, error: o.error, delayMs: retryDelayMs(o.row.attempts, settings.backoff), eventId: o.row.event_id }));
+  const written: RowOutcome[] = outcomes.map((o) => {
+    if (o.ok) return { id: o.row.id, published: true };
+    const park = o.row.attempts >= settings.maxAttempts;
+    return { id: o.row.id, published: false, error: o.error, park, delayMs: park ? undefined : retryDelayMs(o.row.attempts, settings.backoff) };
+  });
+  await settleRows(trx, written);
+  deps.logger.debug({ rows: rows.length, publishMs, settleMs: Date.now() - startedAt - publishMs }, 'batch settled');
 
-  // Postgres may blip right after the broker confirmed. Keep trying while the lease holds;
-  // after that the rows go to another claim anyway (and are published again: at least once).
-  const persist = async <T>(write: () => Promise<T>): Promise<T> => {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await write();
-      } catch (error) {
-        const delay = Math.min(50 * 2 ** attempt, 2_000);
-        if (Date.now() + delay >= leaseEnds) throw error;
-        logger.warn({ err: (error as Error).message, attempt }, 'updating the outbox failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+  const delays = written.flatMap((o) => (!o.published && o.delayMs !== undefined ? [o.delayMs] : []));
+  return {
+    rows: rows.length,
+    confirmed,
+    retries: delays.length,
+    parked: written.length - confirmed.length - delays.length,
+    error: failed[0]?.error,
+    failedEventIds: failed.slice(0, 10).map((o) => o.row.event_id),
+    firstRetryMs: delays.length > 0 ? Math.min(...delays) : undefined,
   };
+}
 
-  const [marked, retried, parked] = await Promise.all([
-    persist(() => markPublished(db, confirmed.map((o) => o.row.id), token)),
-    persist(() => scheduleRetry(db, toRetry, token)),
-    persist(() => parkRows(db, toPark.map((o) => ({ id: o.row.id, error: o.error })), token)),
-  ]);
-
-  logger.debug({ rows: rows.length, publishMs: publishedAt - startedAt, settleMs: Date.now() - publishedAt }, 'batch settled');
-  metrics.published.inc(marked);
-  for (const o of confirmed) metrics.commitToConfirm.observe((o.confirmedAt - o.row.created_at.getTime()) / 1_000);
-  if (marked < confirmed.length) {
-    logger.warn({ confirmed: confirmed.length, marked }, 'lease lost before marking; those rows will be published again');
+/** Counts and logs a batch whose transaction committed. */
+export function reportSettled(deps: Pick<SettleDeps, 'logger' | 'metrics' | 'settings'>, batch: SettledBatch): void {
+  const { logger, metrics } = deps;
+  metrics.published.inc(batch.confirmed.length);
+  for (const o of batch.confirmed) metrics.commitToConfirm.observe((o.confirmedAt - o.row.created_at.getTime()) / 1_000);
+  if (batch.retries > 0) {
+    metrics.retried.inc(batch.retries);
+    logger.warn({ rows: batch.retries, err: batch.error, eventIds: batch.failedEventIds, delayMs: batch.firstRetryMs }, 'publishing failed; rows will be retried');
   }
-  const firstRetryMs = toRetry.length > 0 ? Math.min(...toRetry.map((r) => r.delayMs)) : undefined;
-  if (toRetry.length > 0) {
-    metrics.retried.inc(retried);
-    logger.warn(
-      { rows: toRetry.length, err: toRetry[0]!.error, eventIds: toRetry.slice(0, 10).map((r) => r.eventId), delayMs: firstRetryMs },
-      'publishing failed; rows will be retried',
-    );
-  }
-  if (toPark.length > 0) {
-    metrics.parked.inc(parked);
+  if (batch.parked > 0) {
+    metrics.parked.inc(batch.parked);
     logger.error(
-      { rows: toPark.length, attempts: settings.maxAttempts, err: toPark[0]!.error, eventIds: toPark.map((o) => o.row.event_id) },
+      { rows: batch.parked, attempts: deps.settings.maxAttempts, err: batch.error, eventIds: batch.failedEventIds },
       'outbox rows parked after their last attempt; redrive them once the cause is fixed',
     );
   }
-  return firstRetryMs;
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { sql } from 'kysely';
 import { createTestDatabase, createTestVhost, startService, waitFor, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { auditReport, insertEvents, outboxState, startAudit, type Audit } from './support';
 
@@ -56,14 +57,20 @@ describe('relay process: SIGTERM and SIGKILL during a drain', function () {
     await Promise.all([database?.drop(), vhost?.drop()]);
   });
 
-  it('on SIGTERM mid-drain a relay finishes the batches in flight, leaves no row leased, and exits 0', async () => {
+  /** Outbox rows some transaction holds locked (a claim in flight); SKIP LOCKED passes them over. */
+  async function claimedRows(): Promise<number> {
+    const { rows } = await sql<{ n: number }>`
+      SELECT (SELECT count(*)::int FROM outbox) - (SELECT count(*)::int FROM (SELECT id FROM outbox FOR UPDATE SKIP LOCKED) AS free) AS n`.execute(database.db);
+    return rows[0]!.n;
+  }
+
+  it('on SIGTERM mid-drain a relay finishes the batches in flight, leaves no row claimed, and exits 0', async () => {
     // Small batches, so the drain is still under way when the signal lands.
     const relay = await start({ RELAY_BATCH_SIZE: '20', RELAY_MAX_BATCHES_IN_FLIGHT: '2' });
     await insertEvents(database.db, 5_000);
     await waitFor(async () => (await outboxState(database.db)).published >= 300, { timeoutMs: 30_000, what: 'the drain to be under way' });
     expect(await relay.stop('SIGTERM')).to.equal(0);
-    const leased = await database.db.selectFrom('outbox').select('id').where('locked_until', 'is not', null).execute();
-    expect(leased).to.have.length(0);
+    expect(await claimedRows(), 'rows still claimed').to.equal(0);
     expect((await outboxState(database.db)).pending).to.be.greaterThan(0);
     expect(relay.logs.some((line) => line.msg === 'relay stopped')).to.equal(true);
     await restartAndAudit('SIGTERM mid-drain');
@@ -91,14 +98,15 @@ describe('relay process: SIGTERM and SIGKILL during a drain', function () {
     expect(report.duplicates.length).to.be.greaterThan(0);
   });
 
-  it('a relay that dies after claiming, before sending, leaves its rows to the next relay', async () => {
+  it('a relay that dies after claiming, before sending, frees its rows at once for the next relay', async () => {
     const relay = await start({ RELAY_CRASH_POINT: 'before-publish' });
     const received = audit.messages.length;
     await insertEvents(database.db, 500);
     expect(await relay.exited).to.equal(null);
     expect(audit.messages.length).to.equal(received);
-    const leased = await database.db.selectFrom('outbox').select('id').where('locked_until', 'is not', null).where('published_at', 'is', null).execute();
-    expect(leased.length).to.be.greaterThan(0);
+    expect(relay.logs.some((line) => line.msg === 'crash point reached; SIGKILL'), 'it died at its crash point, after claiming').to.equal(true);
+    // Its claim died with its transaction: nothing is held, nothing waits out a lease.
+    await waitFor(async () => (await claimedRows()) === 0, { timeoutMs: 5_000, what: 'the killed claim to be rolled back' });
     await restartAndAudit('crash before publish');
   });
 });

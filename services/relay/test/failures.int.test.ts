@@ -12,7 +12,7 @@ import {
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
+import { TEST_SETTINGS, auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
 
 /** Every committed row reached the audit queue, none arrived that was not committed; duplicates are printed. */
 async function expectNothingLost(database: TestDatabase, audit: Audit, what: string) {
@@ -146,7 +146,7 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
     }
   });
 
-  it('holds rows while the broker blocks publishers (memory alarm), with no transaction open, then drains', async () => {
+  it('holds rows while the broker blocks publishers (memory alarm), claims nothing more until it unblocks, then drains', async () => {
     const relay = await startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url });
     await publishOne(database, audit);
     // The watermark is broker-wide: read it first, keep the alarm short, always restore it.
@@ -168,9 +168,18 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
       });
       const during = await outboxState(database.db);
       expect(during.published).to.equal(before.published);
-      const { rows } = await sql<{ n: string }>`
-        SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ${database.name} AND state LIKE 'idle in transaction%'`.execute(database.db);
-      expect(Number(rows[0]!.n)).to.equal(0);
+      // The batches sent into the block hold their claim only until their publish times out;
+      // after that the blocked relay claims nothing, so no transaction opens again.
+      const openClaims = async () => {
+        const { rows } = await sql<{ n: string }>`
+          SELECT count(*) AS n FROM pg_stat_activity WHERE datname = ${database.name} AND state LIKE 'idle in transaction%'`.execute(database.db);
+        return Number(rows[0]!.n);
+      };
+      await waitFor(async () => (await openClaims()) === 0, { timeoutMs: 3 * TEST_SETTINGS.publishTimeoutMs, what: 'the claims sent into the block to end' });
+      const claimsBefore = await relay.metric('relay_retried_total');
+      await new Promise((resolve) => setTimeout(resolve, 2 * TEST_SETTINGS.publishTimeoutMs));
+      expect(await openClaims(), 'claims opened while blocked').to.equal(0);
+      expect(await relay.metric('relay_retried_total'), 'rows sent into the block while blocked').to.equal(claimsBefore);
     } finally {
       await rabbitmqctl('set_vm_memory_high_watermark', String(previous));
     }

@@ -8,6 +8,7 @@ import {
   createDb,
   createLogger,
   declareOrdersExchange,
+  notifyOutbox,
   type DB,
   type Db,
   type OrderCreated,
@@ -66,6 +67,8 @@ export async function insertOrderEvent(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  // As the API does after its commit; in a transaction, the caller's commit is not ours to hint.
+  if (!db.isTransaction) await notifyOutbox(db as Db);
   return { id: String(row.id), eventId: event.id, orderId, payload };
 }
 
@@ -84,6 +87,7 @@ export async function insertEvents(db: Db, count: number, perOrder = 1): Promise
       FROM (SELECT g, gen_random_uuid() AS event_id, md5(${salt}::text || ((g - 1) / ${perOrder}::int))::uuid AS order_id
               FROM generate_series(1, ${count}::int) AS g) AS e
      ORDER BY e.g`.execute(db);
+  await notifyOutbox(db);
 }
 
 /** What a queue bound to `orders` received, to measure loss and duplicates. */
@@ -176,7 +180,13 @@ export async function startTestRelay(options: {
   onCrashPoint?: Parameters<typeof startRelay>[0]['onCrashPoint'];
 }) {
   const logger = createLogger('relay-test', process.env.TEST_LOG_LEVEL ?? 'silent');
-  const db = createDb(options.databaseUrl, { max: 5, applicationName: 'relay-test', onIdleError: () => {}, statementTimeoutMs: Number(process.env.STMT_TIMEOUT ?? 10_000) });
+  const settings = { ...TEST_SETTINGS, ...options.settings };
+  const db = createDb(options.databaseUrl, {
+    max: 5,
+    applicationName: 'relay-test',
+    onIdleError: () => {},
+    idleInTransactionTimeoutMs: settings.leaseMs,
+  });
   const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5, noDelay: process.env.NODELAY === '1' });
   connection.on('error', () => {});
   const metrics = createRelayMetrics(db);
@@ -186,7 +196,7 @@ export async function startTestRelay(options: {
     databaseUrl: options.databaseUrl,
     logger,
     metrics,
-    settings: { ...TEST_SETTINGS, ...options.settings },
+    settings,
     onCrashPoint: options.onCrashPoint,
   });
   return {

@@ -14,6 +14,8 @@ export interface DbOptions {
   onIdleError?: (error: Error) => void;
   /** Server-side cap on one statement, so a stuck query cannot hold a request forever. */
   statementTimeoutMs?: number;
+  /** A transaction left idle this long (a bug, a hung or vanished client) is ended by the server. */
+  idleInTransactionTimeoutMs?: number;
 }
 
 export const QUERY_READ_TIMEOUT = 'Query read timeout';
@@ -51,8 +53,7 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     // the client gives up a little later on its own.
     query_timeout: statementTimeoutMs + 1_000,
     keepAlive: true,
-    // A transaction left idle (a bug, or a client that vanished) is ended by the server.
-    idle_in_transaction_session_timeout: 30_000,
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
