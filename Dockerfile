@@ -44,6 +44,6 @@ EXPOSE 8000
 # slim images have no curl. Readiness (not mere liveness), so `depends_on: service_healthy`
 # waits until a process can do its job.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.API_OPS_PORT||process.env.PORT)+'/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 ENTRYPOINT ["node", "--max-old-space-size=128", "--import", "tsx"]
 CMD ["services/api/src/main.ts"]
