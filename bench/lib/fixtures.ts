@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { PAYMENT_PROCESSED, type Db, type PaymentProcessed } from '@order-service/shared';
 import { placeOrder } from '../../services/api/src/orders/place-order';
+import { createPriceCache } from '../../services/api/src/products/price-cache';
 import { applyPayment } from '../../services/consumer/src/apply-payment';
 import { captureDb, toPgbenchScript } from './capture-sql';
 
@@ -28,9 +29,15 @@ export function orderBody() {
  * Also returns the OrderCreated payload it wrote, as a template for outbox backlogs.
  */
 export async function capturePostOrder() {
-  const { db, statements } = captureDb((statement) => (statement.sql.includes('"products"') ? [ESPRESSO, MUG] : []));
-  const { response } = await placeOrder(db, orderBody());
-  const outboxInsert = statements.find((statement) => statement.sql.includes('insert into "outbox"'));
+  const { db, statements } = captureDb((statement) =>
+    statement.sql.includes('"products"') ? [ESPRESSO, MUG] : [{ prices_match: true, created: true }],
+  );
+  // As the running API does: prices come from its cache, so only the order's own statement is sent.
+  const prices = createPriceCache(db);
+  await prices.pricesOf([ESPRESSO.product_id, MUG.product_id]);
+  statements.length = 0;
+  const { response } = await placeOrder(db, orderBody(), { prices });
+  const outboxInsert = statements.find((statement) => statement.sql.includes('INSERT INTO outbox'));
   const payload = outboxInsert?.parameters.find((value): value is string => typeof value === 'string' && value.startsWith('{"specversion"'));
   if (!payload) throw new Error('placeOrder did not write an OrderCreated payload to the outbox');
   const eventId = (JSON.parse(payload) as { id: string }).id;

@@ -3,13 +3,13 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import { EVENT_SOURCE, ORDER_CREATED, Topology, type OrderCreated } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
-import { insertOrderWithEvent } from '../../services/api/src/orders/orders.repository';
+import { insertOrder } from '../../services/api/src/orders/orders.repository';
 import { scenario, sharedSystem, unaudited } from './support/scenario';
 import type { FaultSystem } from './support/system';
 import { placeOrders, postOrder } from './support/traffic';
 
 /** Writes an order, its item and its OrderCreated row the way the API does, inside `trx`. */
-async function writeOrder(trx: Parameters<typeof insertOrderWithEvent>[0], product: { product_id: string; price: string }) {
+async function writeOrder(trx: Parameters<typeof insertOrder>[0], product: { product_id: string; price: string }) {
   const orderId = randomUUID();
   const now = new Date();
   const event: OrderCreated = {
@@ -28,19 +28,18 @@ async function writeOrder(trx: Parameters<typeof insertOrderWithEvent>[0], produ
       created_at: now.toISOString(),
     },
   };
-  await insertOrderWithEvent(
-    trx,
-    { order_id: orderId, customer_id: event.data.customer_id, shipping_address: 'late commit street', total_amount: product.price },
-    [{ order_id: orderId, line_number: 1, product_id: product.product_id, quantity: 1, price: product.price }],
-    {
+  await insertOrder(trx, {
+    order: { order_id: orderId, customer_id: event.data.customer_id, shipping_address: 'late commit street', total_amount: product.price, created_at: now },
+    lines: [{ product_id: product.product_id, quantity: 1, price: product.price }],
+    event: {
       event_id: event.id,
       event_type: ORDER_CREATED,
-      aggregate_id: orderId,
       exchange: Topology.ordersExchange,
       routing_key: Topology.orderCreatedKey,
       payload: JSON.stringify(event),
+      traceparent: null,
     },
-  );
+  });
   return orderId;
 }
 

@@ -66,6 +66,20 @@ describe('api: placing and reading orders', () => {
       expect(row.total).to.equal('75.00');
     });
 
+    it('prices an order from the catalog as it is now, even after a price changed under the running API', async () => {
+      const product = { id: randomUUID(), price: '10.00' };
+      await database.db.insertInto('products').values({ product_id: product.id, name: 'repriced', price: product.price }).execute();
+      const body = { ...orderBody(), items: [{ product_id: product.id, quantity: 3 }] };
+      expect((await place(body)).created.total_amount, 'at the first price').to.equal(30);
+      await database.db.updateTable('products').set({ price: '12.34' }).where('product_id', '=', product.id).execute();
+      const { created } = await place(body);
+      expect(created.total_amount, 'at the new price').to.equal(37.02);
+      const outbox = await database.db.selectFrom('outbox').select('payload').where('aggregate_id', '=', created.order_id).executeTakeFirstOrThrow();
+      const event = v.parse(OrderCreated, outbox.payload);
+      expect(event.data.items[0]!.price, 'the event carries the price charged').to.equal(12.34);
+      expect(event.data.total_amount).to.equal(37.02);
+    });
+
     it('sums prices that drift in floating point without drift', async () => {
       const line = (product: { id: string }, quantity: number) => ({ product_id: product.id, quantity });
       const cases = [

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './types';
 
@@ -54,6 +54,10 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     query_timeout: statementTimeoutMs + 1_000,
     keepAlive: true,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
+    // While a statement runs (or waits on a lock), the server checks every second that its client
+    // is still there, and cancels the statement if not: a request whose connection died stores
+    // nothing, even when it is a lone statement that would otherwise commit on its own.
+    options: '-c client_connection_check_interval=1000',
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
@@ -63,5 +67,22 @@ export function createDb(connectionString: string, options: DbOptions): Db {
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
+}
+
+/** The pool behind each Db made by createDb, for the statements that are prepared once per connection. */
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * Runs a hot statement as a named prepared statement: Postgres parses and plans it once per
+ * connection instead of on every call (node-postgres's default, the unnamed statement, costs about
+ * twice the server time). `name` must stand for one `text` only. A Db not made by createDb (a
+ * test's recording driver) runs the same text unprepared.
+ */
+export async function preparedQuery<Row>(db: Db, name: string, text: string, values: unknown[]): Promise<Row[]> {
+  const pool = pools.get(db);
+  if (pool) return (await pool.query<Row & pg.QueryResultRow>({ name, text, values })).rows;
+  return (await db.executeQuery<Row>(CompiledQuery.raw(text, values))).rows;
 }

@@ -1,54 +1,74 @@
-import { sql, type Insertable, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import type { DB, Db, OrderItems, Orders, Outbox } from '@order-service/shared';
+import { preparedQuery, type DB, type Db } from '@order-service/shared';
 
 type Executor = Db | Transaction<DB>;
 
-/** Catalog prices of the given products; products that do not exist are simply absent. */
-export function findProductPrices(db: Executor, productIds: string[]) {
-  return db
-    .selectFrom('products')
-    .select(['product_id', 'price'])
-    .where('product_id', '=', sql<string>`any(${productIds}::uuid[])`)
-    .execute();
+/** Everything one order writes: the order, its priced lines, its OrderCreated row and, when given, its key. */
+export interface NewOrder {
+  order: { order_id: string; customer_id: string; shipping_address: string; total_amount: string; created_at: Date };
+  /** In line order; `price` is the catalog price the total was computed with. */
+  lines: Array<{ product_id: string; quantity: number; price: string }>;
+  event: { event_id: string; event_type: string; exchange: string; routing_key: string; payload: string; traceparent: string | null };
+  key?: { idempotency_key: string; request_hash: string };
 }
 
 /**
- * Writes the order, its items and its outbox row in one statement (data-modifying CTEs are
- * atomic, and the caller's transaction spans it). The outbox trigger notifies the relay.
+ * The whole order in one statement, so one round trip (data-modifying CTEs commit or fail
+ * together, and a lone statement needs no BEGIN or COMMIT). It writes nothing unless every line's
+ * price is still the catalog's (`prices_match`), and, with a key, only if this statement claimed
+ * the key: a racing retry waits on the key's row and then finds it taken (`created` false).
  */
-export async function insertOrderWithEvent(
-  trx: Transaction<DB>,
-  order: Insertable<Orders>,
-  items: Insertable<OrderItems>[],
-  event: Insertable<Outbox>,
-): Promise<void> {
-  await trx
-    .with('new_order', (qc) => qc.insertInto('orders').values(order))
-    .with('new_items', (qc) => qc.insertInto('order_items').values(items))
-    .insertInto('outbox')
-    .values(event)
-    .execute();
+const INSERT_ORDER = `
+  WITH lines AS (
+    SELECT l.product_id, l.quantity, l.price, l.line_number::int AS line_number
+    FROM unnest($6::uuid[], $7::int[], $8::numeric[]) WITH ORDINALITY AS l (product_id, quantity, price, line_number)
+  ), checked AS (
+    SELECT count(*) = cardinality($6::uuid[]) AS ok FROM lines l JOIN products p ON p.product_id = l.product_id AND p.price = l.price
+  ), claimed AS (
+    INSERT INTO idempotency_keys (customer_id, idempotency_key, request_hash, order_id)
+    SELECT $2, $14, $15, $1 FROM checked WHERE ok AND $14::text IS NOT NULL
+    ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+    RETURNING order_id
+  ), new_order AS (
+    INSERT INTO orders (order_id, customer_id, shipping_address, total_amount, created_at, updated_at)
+    SELECT $1, $2, $3, $4, $5, $5 FROM checked WHERE ok AND ($14::text IS NULL OR EXISTS (SELECT 1 FROM claimed))
+    RETURNING order_id
+  ), new_items AS (
+    INSERT INTO order_items (order_id, line_number, product_id, quantity, price)
+    SELECT o.order_id, l.line_number, l.product_id, l.quantity, l.price FROM new_order o CROSS JOIN lines l
+  ), new_event AS (
+    INSERT INTO outbox (event_id, event_type, aggregate_id, exchange, routing_key, payload, traceparent)
+    SELECT $9, $10, o.order_id, $11, $12, $13, $16 FROM new_order o
+  )
+  SELECT (SELECT ok FROM checked) AS prices_match, EXISTS (SELECT 1 FROM new_order) AS created`;
+
+export async function insertOrder(db: Db, { order, lines, event, key }: NewOrder): Promise<{ pricesMatch: boolean; created: boolean }> {
+  const [row] = await preparedQuery<{ prices_match: boolean; created: boolean }>(db, 'insert-order', INSERT_ORDER, [
+    order.order_id,
+    order.customer_id,
+    order.shipping_address,
+    order.total_amount,
+    order.created_at,
+    lines.map((line) => line.product_id),
+    lines.map((line) => line.quantity),
+    lines.map((line) => line.price),
+    event.event_id,
+    event.event_type,
+    event.exchange,
+    event.routing_key,
+    event.payload,
+    key?.idempotency_key ?? null,
+    key?.request_hash ?? null,
+    event.traceparent,
+  ]);
+  return { pricesMatch: row!.prices_match, created: row!.created };
 }
 
 /** An Idempotency-Key is scoped to its customer: another customer's use of the same key is another key. */
 export interface IdempotencyScope {
   customerId: string;
   key: string;
-}
-
-/**
- * Claims a customer's Idempotency-Key for a new order. Returns false when the key is taken; a
- * racing transaction holding the same key makes this wait until it commits or rolls back.
- */
-export async function claimIdempotencyKey(trx: Transaction<DB>, { customerId, key }: IdempotencyScope, requestHash: string, orderId: string) {
-  const claimed = await trx
-    .insertInto('idempotency_keys')
-    .values({ customer_id: customerId, idempotency_key: key, request_hash: requestHash, order_id: orderId })
-    .onConflict((oc) => oc.columns(['customer_id', 'idempotency_key']).doNothing())
-    .returning('order_id')
-    .executeTakeFirst();
-  return claimed !== undefined;
 }
 
 /** The order a customer's Idempotency-Key created, with what the original 201 response was built from. */

@@ -4,6 +4,7 @@ import { BODY_LIMIT_BYTES } from '../http/body-limit';
 import { parseBody, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
+import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
 
@@ -28,6 +29,7 @@ function traceparent(req: Request): string | undefined {
  */
 export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = () => {}): Router {
   const router = Router();
+  const prices = createPriceCache(reader.db);
 
   router.post(
     '/',
@@ -45,6 +47,7 @@ export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = 
         (span) =>
           placeOrder(reader.db, input, {
             idempotencyKey: key,
+            prices,
             traceparent: injectTraceHeaders<{ traceparent?: string }>({}, span).traceparent,
           }),
         { kind: SpanKind.SERVER },

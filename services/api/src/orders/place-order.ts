@@ -12,13 +12,8 @@ import {
   type OrderCreated,
 } from '@order-service/shared';
 import type { OrderCreatedResponse, PlaceOrderInput } from './order.schemas';
-import {
-  claimIdempotencyKey,
-  findIdempotentOrder,
-  findProductPrices,
-  insertOrderWithEvent,
-  type IdempotencyScope,
-} from './orders.repository';
+import { createPriceCache, type PriceCache } from '../products/price-cache';
+import { findIdempotentOrder, insertOrder, type IdempotencyScope } from './orders.repository';
 
 export interface PlaceOrderOptions {
   /** Scoped to the order's customer: the same key from another customer is another key. */
@@ -26,6 +21,8 @@ export interface PlaceOrderOptions {
   /** W3C trace context of the request, stored with the event so the trace crosses the broker. */
   traceparent?: string;
   now?: Date;
+  /** Where prices come from; the app keeps one for its lifetime. Without one, each order looks its prices up. */
+  prices?: PriceCache;
 }
 
 export interface PlacedOrder {
@@ -39,8 +36,15 @@ export function hashRequest(input: PlaceOrderInput): string {
   return createHash('sha256').update(JSON.stringify(input)).digest('hex');
 }
 
+/** One order line with its catalog price (exact decimal text). */
+export interface PricedLine {
+  product_id: string;
+  quantity: number;
+  price: string;
+}
+
 /** Prices every line from the catalog and sums exactly, in cents. Throws 422 for unknown products. */
-export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>) {
+export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>): { lines: PricedLine[]; total: string } {
   const unknown = input.items.flatMap((item, index) =>
     catalog.has(item.product_id) ? [] : [{ name: `items[${index}].product_id`, reason: 'unknown product' }],
   );
@@ -54,77 +58,68 @@ export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>)
 }
 
 /**
- * Places an order: one transaction writes the order, its items, the OrderCreated event in the
- * outbox and, when given, the Idempotency-Key. A retry under the same key returns the original
- * response; racing retries wait on the key's row, so exactly one order is created.
+ * Places an order in one statement, one round trip: the order, its items, the OrderCreated event
+ * in the outbox and, when given, the customer's Idempotency-Key. Lines are priced from `prices`
+ * (a cache) and summed exactly; the statement checks every price against the catalog and writes
+ * nothing when one changed, and the order is then priced again. A retry under the same key
+ * returns the original response; racing retries wait on the key's row, so exactly one order is created.
  */
 export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
-  const now = options.now ?? new Date();
-  const orderId = randomUUID();
+  const prices = options.prices ?? createPriceCache(db);
+  const productIds = [...new Set(input.items.map((item) => item.product_id))];
   const scope = options.idempotencyKey === undefined ? undefined : { customerId: input.customer_id, key: options.idempotencyKey };
+  const requestHash = scope === undefined ? undefined : hashRequest(input);
+  // The catalog changing under an order twice in a row is not worth a third try.
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const { lines, total } = priceItems(input, await prices.pricesOf(productIds));
+    const placed = newOrder(input, lines, total, options);
+    const { pricesMatch, created } = await insertOrder(db, {
+      ...placed.rows,
+      key: scope && requestHash ? { idempotency_key: scope.key, request_hash: requestHash } : undefined,
+    });
+    if (created) return { replayed: false, response: placed.response };
+    if (pricesMatch && scope && requestHash) return replay(db, scope, requestHash);
+    prices.forget(productIds);
+  }
+  throw new Error('the catalog changed under this order three times in a row');
+}
 
-  return db.transaction().execute(async (trx) => {
-    if (scope !== undefined) {
-      const requestHash = hashRequest(input);
-      const claimed = await claimIdempotencyKey(trx, scope, requestHash, orderId);
-      if (!claimed) return replay(trx, scope, requestHash);
-    }
-
-    const productIds = [...new Set(input.items.map((item) => item.product_id))];
-    const prices = await findProductPrices(trx, productIds);
-    const { lines, total } = priceItems(input, new Map(prices.map((p) => [p.product_id, p.price])));
-
-    const createdAt = now.toISOString();
-    const event: OrderCreated = {
-      specversion: '1.0',
-      id: randomUUID(),
-      source: EVENT_SOURCE,
-      type: ORDER_CREATED,
-      time: createdAt,
-      datacontenttype: 'application/json',
-      data: {
-        order_id: orderId,
-        customer_id: input.customer_id,
-        items: lines.map((line) => ({ product_id: line.product_id, quantity: line.quantity, price: moneyToNumber(line.price) })),
-        total_amount: moneyToNumber(total),
-        shipping_address: input.shipping_address,
-        created_at: createdAt,
-      },
-    };
-
-    await insertOrderWithEvent(
-      trx,
-      {
-        order_id: orderId,
-        customer_id: input.customer_id,
-        shipping_address: input.shipping_address,
-        total_amount: total,
-        created_at: now,
-        updated_at: now,
-      },
-      lines.map((line, index) => ({
-        order_id: orderId,
-        line_number: index + 1,
-        product_id: line.product_id,
-        quantity: line.quantity,
-        price: line.price,
-      })),
-      {
+/** The rows and the 201 response of a new order with priced lines. */
+function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, options: PlaceOrderOptions) {
+  const now = options.now ?? new Date();
+  const createdAt = now.toISOString();
+  const orderId = randomUUID();
+  const event: OrderCreated = {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: EVENT_SOURCE,
+    type: ORDER_CREATED,
+    time: createdAt,
+    datacontenttype: 'application/json',
+    data: {
+      order_id: orderId,
+      customer_id: input.customer_id,
+      items: lines.map((line) => ({ product_id: line.product_id, quantity: line.quantity, price: moneyToNumber(line.price) })),
+      total_amount: moneyToNumber(total),
+      shipping_address: input.shipping_address,
+      created_at: createdAt,
+    },
+  };
+  return {
+    rows: {
+      order: { order_id: orderId, customer_id: input.customer_id, shipping_address: input.shipping_address, total_amount: total, created_at: now },
+      lines,
+      event: {
         event_id: event.id,
         event_type: ORDER_CREATED,
-        aggregate_id: orderId,
         exchange: Topology.ordersExchange,
         routing_key: Topology.orderCreatedKey,
         payload: JSON.stringify(event),
         traceparent: options.traceparent ?? null,
       },
-    );
-
-    return {
-      replayed: false,
-      response: { order_id: orderId, status: 'PENDING', total_amount: moneyToNumber(total), created_at: createdAt },
-    };
-  });
+    },
+    response: { order_id: orderId, status: 'PENDING' as const, total_amount: moneyToNumber(total), created_at: createdAt },
+  };
 }
 
 /** The original 201 response for a key already used, or 422 when the key came with another body. */
