@@ -7,7 +7,7 @@ import { request } from '../lib/load';
 import type { Scale } from '../lib/options';
 import { sleep } from '../lib/processes';
 import { progress } from '../lib/progress';
-import { histogram, scrape } from '../lib/prometheus';
+import { histogram, metricValue, scrape } from '../lib/prometheus';
 import { bucketDelta, histogramQuantile, quantile } from '../lib/stats';
 import { distribution, measured, type Run } from '../report/results';
 import { FIGURES } from './meta';
@@ -90,7 +90,7 @@ export async function measureCommitToConfirm(env: BenchEnvironment, scale: Scale
       runs,
     );
     return {
-      figures: [figure],
+      figures: [figure, await idleRelayCost(relay!.port, scale.idleCostSeconds)],
       distributions: {
         commitToConfirm: distribution('Commit → broker confirm at idle: audit queue (event time → received)', auditSamples, [
           { label: 'relay histogram p50', ms: figure.p50Ms ?? NaN },
@@ -104,6 +104,24 @@ export async function measureCommitToConfirm(env: BenchEnvironment, scale: Scale
     await consumer.close();
     await audit.delete().catch(() => {});
   }
+}
+
+/**
+ * Figure 8: what a relay costs Postgres while nothing happens, from its own claim counter over
+ * an idle window (after its fast polls have backed off): each claim is BEGIN, the claim and COMMIT.
+ */
+async function idleRelayCost(port: number, seconds: number) {
+  await sleep(2_000);
+  const claims = async () => metricValue(await scrape(port), 'relay_claims_total') ?? NaN;
+  const before = await claims();
+  const started = performance.now();
+  await sleep(seconds * 1000);
+  const perSecond = ((await claims()) - before) / ((performance.now() - started) / 1000);
+  progress(`figure 8: an idle relay makes ${perSecond.toFixed(2)} claims/s, ${(3 * perSecond).toFixed(2)} statements/s`);
+  return measured(
+    { ...FIGURES.idleRelay, details: { windowSeconds: seconds, claimsPerSecond: perSecond, statementsPerClaim: 3 } },
+    [{ value: 3 * perSecond }],
+  );
 }
 
 /**

@@ -1,10 +1,9 @@
-import { sql } from 'kysely';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
-import { sampleNotifyLockWaits } from '../lib/notify-locks';
 import { samplePgActivity } from '../lib/pg-activity';
 import { capturePostOrder, orderBody } from '../lib/fixtures';
 import { interleave, type Slice } from '../lib/interleave';
+import { LEAST_ORDER_SCRIPT } from '../lib/least-order';
 import { hammer } from '../lib/load';
 import type { Scale } from '../lib/options';
 import { runPgbench } from '../lib/pgbench';
@@ -15,11 +14,20 @@ import type { FigureOutput } from './types';
 import { FIGURES } from './meta';
 
 /**
- * Figure 1: POST /api/orders orders/s with `connections` always in flight, divided by what
- * pgbench reaches running the same transaction (captured from placeOrder) with as many clients.
+ * Figure 1: POST /api/orders orders/s with `connections` always in flight and a relay draining
+ * what they write, as production runs it, divided by two limits measured with as many clients:
+ * - pgbench running the code's own statement (captured from placeOrder, prepared as the code
+ *   prepares it): the ratio to it is what Node and the relay cost;
+ * - pgbench running a fixed, hand-written script of the least an order needs (least-order.ts):
+ *   the ratio to it is what the design costs, and that limit does not move when the code does.
+ * The relay is paused (SIGSTOP) during the limits' slices, so that they measure Postgres alone.
  */
 export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Promise<FigureOutput> {
-  const { api } = await env.only(['api']);
+  const { api, relay } = await env.only(['api', 'relay']);
+  const relayPid = relay!.nodePid();
+  const pauseRelay = (paused: boolean) => {
+    if (relayPid !== undefined) process.kill(relayPid, paused ? 'SIGSTOP' : 'SIGCONT');
+  };
   await env.resetTables();
   const { script, variables } = await capturePostOrder();
   const clients = scale.postConnections;
@@ -37,10 +45,17 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
     errors += http.errors;
     return { count: http.ok, seconds: http.seconds, latenciesMs: http.latenciesMs };
   };
-  const limit = async (seconds: number): Promise<Slice> => {
-    const pg = await runPgbench({ databaseUrl: env.database.url, script, variables, clients, seconds, latencies: true });
-    return { count: pg.transactions, seconds: pg.transactions / pg.tps, latenciesMs: pg.latenciesMs ?? [] };
+  const pgbenchSlice = async (options: { script: string; variables?: Record<string, string> }, seconds: number): Promise<Slice> => {
+    pauseRelay(true);
+    try {
+      const pg = await runPgbench({ databaseUrl: env.database.url, ...options, protocol: 'prepared', clients, seconds, latencies: true });
+      return { count: pg.transactions, seconds: pg.transactions / pg.tps, latenciesMs: pg.latenciesMs ?? [] };
+    } finally {
+      pauseRelay(false);
+    }
   };
+  const limit = (seconds: number) => pgbenchSlice({ script, variables }, seconds);
+  const leastLimit = (seconds: number) => pgbenchSlice({ script: LEAST_ORDER_SCRIPT }, seconds);
   let non2xx = 0;
   let errors = 0;
 
@@ -50,8 +65,8 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
     await post(scale.warmupSeconds);
     for (const key of Object.keys(cpu)) delete cpu[key];
   }
-  const notifyWaits = sampleNotifyLockWaits(env.db, env.database.name);
   const runs: Run[] = [];
+  const leastRuns: Run[] = [];
   const limitP50s: number[] = [];
   const limitP99s: number[] = [];
   const latencies: number[] = [];
@@ -62,21 +77,22 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
     limitP50s.push(pg.p50Ms);
     limitP99s.push(pg.p99Ms);
     runs.push({ value: http.rate, limit: pg.rate, ratio: http.rate / pg.rate, p50Ms: http.p50Ms, p99Ms: http.p99Ms });
+    const { limit: least, figure: again } = await interleave(scale.httpSeconds / 2, scale.sliceSeconds, leastLimit, post);
+    latencies.push(...again.latenciesMs);
+    leastRuns.push({ value: again.rate, limit: least.rate, ratio: again.rate / least.rate, p50Ms: again.p50Ms, p99Ms: again.p99Ms });
+    progress(
+      `figure 1b run ${i}/${scale.runs}: api ${again.rate.toFixed(0)} orders/s (p99 ${again.p99Ms.toFixed(1)} ms), ` +
+        `least-order pgbench ${least.rate.toFixed(0)} tx/s → ${(again.rate / least.rate).toFixed(2)}`,
+    );
     progress(
       `figure 1 run ${i}/${scale.runs}: api ${http.rate.toFixed(0)} orders/s (p50 ${http.p50Ms.toFixed(1)} ms, p99 ${http.p99Ms.toFixed(1)} ms), ` +
         `pgbench ${pg.rate.toFixed(0)} tx/s (p50 ${pg.p50Ms.toFixed(1)} ms, p99 ${pg.p99Ms.toFixed(1)} ms) → ${(http.rate / pg.rate).toFixed(2)}`,
     );
   }
-  const notifyLock = await notifyWaits.stop();
-  const withoutNotify = await limitWithoutNotify(env, script, variables, clients, Math.max(1, scale.httpSeconds / 2)).catch((error: unknown) => {
-    progress(`figure 1: could not measure pgbench without the NOTIFY trigger: ${String(error)}`);
-    return undefined;
-  });
-  if (withoutNotify) progress(`figure 1: pgbench without the outbox NOTIFY trigger: ${withoutNotify.tps.toFixed(0)} tx/s (p99 ${withoutNotify.p99Ms?.toFixed(1)} ms)`);
   const figure = measured(
     {
       ...FIGURES.postOrders,
-      limitName: `pgbench, the same transaction, ${clients} clients`,
+      limitName: `pgbench, the code's own statement (prepared), ${clients} clients, relay paused`,
       // The limit's own latency: by Little's law, clients / throughput is the mean latency at this
       // concurrency, so when pgbench's p99 is over 50 ms the API's cannot be under it.
       details: {
@@ -88,37 +104,28 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
         limitP50Ms: median(limitP50s),
         limitP99Ms: median(limitP99s),
         cpuSecondsDuringApiSlices: cpu,
-        notifyLockWaitsDuringRuns: notifyLock,
         apiSessionsInLastSlice: lastActivity,
-        limitWithoutNotifyTriggerTps: withoutNotify?.tps ?? null,
-        limitWithoutNotifyTriggerP99Ms: withoutNotify?.p99Ms ?? null,
-        notifyNote:
-          'the same pgbench with the outbox trigger disabled: NOTIFY takes a cluster-wide lock at commit and holds it through the WAL flush, serialising every committing order',
+        relay: 'running beside the API, draining what the POSTs write',
       },
     },
     runs,
   );
+  const leastFigure = measured(
+    {
+      ...FIGURES.postOrdersDesign,
+      limitName: `pgbench, fixed least-order script (order + 2 items + outbox row, one statement, -M prepared), ${clients} clients, relay paused`,
+      details: { connections: clients, secondsPerRun: scale.httpSeconds / 2, sliceSeconds: scale.sliceSeconds },
+    },
+    leastRuns,
+  );
   return {
-    figures: [figure],
+    figures: [figure, leastFigure],
     distributions: {
       postLatency: distribution(`POST /api/orders latency, ${clients} connections (all runs)`, latencies, [
         { label: 'pgbench p99 (same transaction, same concurrency)', ms: median(limitP99s) },
         { label: 'target p99', ms: 50 },
       ]),
     },
-    scripts: { 'figure 1 (POST /api/orders)': script },
+    scripts: { 'figure 1 (POST /api/orders)': script, 'figure 1b (least-order limit)': LEAST_ORDER_SCRIPT },
   };
-}
-
-/**
- * Diagnosis, not a figure: the limit again with the outbox NOTIFY trigger disabled (in the
- * bench's own database, restored at once). The gap shows what the commit-time NOTIFY costs.
- */
-async function limitWithoutNotify(env: BenchEnvironment, script: string, variables: Record<string, string>, clients: number, seconds: number) {
-  await sql`alter table outbox disable trigger outbox_notify`.execute(env.db);
-  try {
-    return await runPgbench({ databaseUrl: env.database.url, script, variables, clients, seconds, latencies: true });
-  } finally {
-    await sql`alter table outbox enable trigger outbox_notify`.execute(env.db);
-  }
 }

@@ -20,6 +20,8 @@ export interface Scale {
   /** Orders posted one at a time in figure 4, and the gap between them. */
   idleOrders: number;
   idleIntervalMs: number;
+  /** How long figure 8 watches an idle relay. */
+  idleCostSeconds: number;
   /** Queued PaymentProcessed events in figure 5. */
   payments: number;
   /** Open-loop POST rate and duration of figure 6. */
@@ -40,6 +42,7 @@ const SCALES: Record<Scale['name'], Scale> = {
     backlog: 50_000,
     idleOrders: 500,
     idleIntervalMs: 20,
+    idleCostSeconds: 10,
     payments: 20_000,
     e2eRate: 200,
     e2eSeconds: 10,
@@ -56,6 +59,7 @@ const SCALES: Record<Scale['name'], Scale> = {
     backlog: 3_000,
     idleOrders: 60,
     idleIntervalMs: 20,
+    idleCostSeconds: 3,
     payments: 1_000,
     e2eRate: 200,
     e2eSeconds: 1,
@@ -72,6 +76,7 @@ const SCALES: Record<Scale['name'], Scale> = {
     backlog: 300,
     idleOrders: 20,
     idleIntervalMs: 20,
+    idleCostSeconds: 1,
     payments: 200,
     e2eRate: 100,
     e2eSeconds: 1,

@@ -11,6 +11,8 @@ export interface PgbenchOptions {
   databaseUrl: string;
   /** The transaction, one SQL statement per line, with :variables. */
   script: string;
+  /** How statements are sent: `extended` parses every time (node-postgres's unnamed statements), `prepared` once per client. */
+  protocol?: 'extended' | 'prepared';
   /** Script variables (-D), sent as bind parameters in extended mode. */
   variables?: Record<string, string | number>;
   clients: number;
@@ -34,7 +36,7 @@ export interface PgbenchResult {
 }
 
 /**
- * Runs pgbench with a custom script in extended-query mode (parse/bind/execute per
+ * Runs pgbench with a custom script, in extended-query mode by default (parse/bind/execute per
  * statement, as node-postgres sends a parameterised query), without vacuuming first (-n).
  */
 export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult> {
@@ -42,7 +44,7 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
   try {
     const file = path.join(dir, 'script.sql');
     writeFileSync(file, options.script);
-    const args = ['-n', '-M', 'extended', '-f', file, '-c', String(options.clients), '-j', String(Math.min(2, options.clients))];
+    const args = ['-n', '-M', options.protocol ?? 'extended', '-f', file, '-c', String(options.clients), '-j', String(Math.min(2, options.clients))];
     if (options.transactionsPerClient !== undefined) args.push('-t', String(options.transactionsPerClient));
     else args.push('-T', String(Math.max(1, Math.round(options.seconds ?? 10))));
     for (const [name, value] of Object.entries(options.variables ?? {})) args.push('-D', `${name}=${value}`);

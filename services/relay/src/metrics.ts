@@ -33,6 +33,11 @@ export function createRelayMetrics(db: Db) {
   return {
     registry,
     published: new Counter({ name: 'relay_published_total', help: 'Outbox rows confirmed by the broker and marked published', registers: [registry] }),
+    claims: new Counter({
+      name: 'relay_claims_total',
+      help: 'Claims made (each one transaction: BEGIN, the claim, and COMMIT after its batch), empty ones included: an idle relay costs these',
+      registers: [registry],
+    }),
     retried: new Counter({ name: 'relay_retried_total', help: 'Failed publishes put back for a retry with backoff', registers: [registry] }),
     parked: new Counter({ name: 'relay_parked_total', help: 'Outbox rows parked after their last attempt failed', registers: [registry] }),
     commitToConfirm: new Histogram({

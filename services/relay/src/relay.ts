@@ -132,6 +132,7 @@ export function startRelay(deps: RelayDeps): Relay {
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = Date.now();
       const batch = startBatch(limit);
+      deps.metrics.claims.inc();
       let rows: ClaimedRow[];
       try {
         rows = await batch.claimed;
