@@ -18,11 +18,11 @@ const RelayVariables = v.object({
   RELAY_BATCH_SIZE: envInt(1_000, 1, 10_000),
   /** Batches one relay keeps in flight at once; overlaps Postgres and broker round trips. */
   RELAY_MAX_BATCHES_IN_FLIGHT: envInt(4, 1, 64),
-  /** The safety-net poll; NOTIFY normally wakes the relay within milliseconds of a commit. */
+  /** The slowest poll, when idle; the writers' hints after commit normally wake the relay within milliseconds. */
   RELAY_POLL_INTERVAL_MS: envInt(1_000, 10, 600_000),
   /** How long one publish may wait for its confirm; `send()` has no timeout of its own. */
   RELAY_PUBLISH_TIMEOUT_MS: envInt(5_000, 10, 600_000),
-  /** How long a claim holds its rows. A relay that dies holding rows delays them by at most this. */
+  /** How long a claim's transaction may sit idle (a hung relay) before Postgres ends it and frees its rows. */
   RELAY_LEASE_MS: envInt(15_000, 100, 3_600_000),
   /** Attempts before a row is parked (kept, counted, logged, re-drivable). */
   RELAY_MAX_ATTEMPTS: envInt(10, 1, 1_000),
