@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
+import pg from 'pg';
 import * as v from 'valibot';
 import { OrderCreated, Topology, createLogger } from '@order-service/shared';
 import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
@@ -72,6 +73,40 @@ describe('relay (Postgres + RabbitMQ)', function () {
       await waitFor(async () => (await relay.metric('relay_published_total')) === 1, { what: 'relay_published_total = 1' });
     } finally {
       await relay.stop();
+    }
+  });
+
+  it('an exclusive lock queued while a batch is on the wire (a migration) waits for the batch instead of deadlocking', async () => {
+    const ddl = new pg.Client({ connectionString: database.url, application_name: 'relay-test-ddl' });
+    await ddl.connect();
+    let altered: Promise<unknown> | undefined;
+    const relay = await startTestRelay({
+      databaseUrl: database.url,
+      rabbitUrl: vhost.url,
+      // Once the batch is confirmed, and before it is settled, an ALTER TABLE queues behind the claim.
+      onCrashPoint: async (point) => {
+        if (point !== 'after-confirm' || altered) return;
+        altered = ddl.query('ALTER TABLE outbox ALTER COLUMN last_error SET DEFAULT NULL');
+        await waitFor(
+          async () => {
+            const { rows } = await sql<{ n: number }>`
+              SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'relay-test-ddl' AND wait_event_type = 'Lock'`.execute(database.db);
+            return rows[0]!.n === 1;
+          },
+          { what: 'the ALTER TABLE to wait for the claim' },
+        );
+      },
+    });
+    try {
+      const row = await insertOrderEvent(database.db);
+      await waitFor(async () => (await database.db.selectFrom('outbox').select('published_at').where('id', '=', row.id).executeTakeFirst())?.published_at, {
+        what: 'the batch settled',
+      });
+      await altered;
+      expect(await relay.metric('relay_retried_total'), 'nothing failed').to.equal(0);
+    } finally {
+      await relay.stop();
+      await ddl.end();
     }
   });
 
