@@ -22,13 +22,13 @@ export const FIGURES = {
     id: 2,
     title: 'GET /api/orders/{id}, cached',
     unit: 'reads/s',
-    target: { text: 'ratio ≥ 0.70', ratioAtLeast: 0.7 },
+    target: { text: 'ratio ≥ 0.80', ratioAtLeast: 0.8 },
   },
   relayDrain: {
     id: 3,
     title: 'relay drain of an outbox backlog',
     unit: 'events/s',
-    target: { text: 'ratio ≥ 0.60', ratioAtLeast: 0.6 },
+    target: { text: 'ratio ≥ 0.80', ratioAtLeast: 0.8 },
   },
   commitToConfirm: {
     id: 4,
@@ -52,7 +52,8 @@ export const FIGURES = {
     id: 8,
     title: 'idle relay: statements/s against Postgres',
     unit: 'statements/s',
-    target: { text: '≤ 5 statements/s (the safety poll)', valueAtMost: 5 },
+    // Issue 13 asks for this figure but sets no bound: it is reported, never passed or failed.
+    target: { text: 'reported (no target set)' },
   },
   peakRss: {
     id: 7,

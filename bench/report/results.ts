@@ -119,8 +119,10 @@ export function notMeasured(base: Pick<Figure, 'id' | 'title' | 'unit' | 'target
   return { ...base, status: 'not measured', reason, value: null, limit: null, ratio: null, p50Ms: null, p99Ms: null, pass: null, runs: [], details: {} };
 }
 
-function passes(figure: Figure): boolean {
+function passes(figure: Figure): boolean | null {
   const { target } = figure;
+  const bounds = [target.ratioAtLeast, target.p50MsAtMost, target.p99MsAtMost, target.valueAtMost];
+  if (bounds.every((bound) => bound === undefined)) return null;
   const atLeast = (value: number | null, bound: number | undefined) => bound === undefined || (value !== null && value >= bound);
   const atMost = (value: number | null, bound: number | undefined) => bound === undefined || (value !== null && value <= bound);
   return (

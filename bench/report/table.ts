@@ -31,7 +31,7 @@ export function toRow(figure: Figure): Row {
     limit: figure.limit === null ? '—' : `${rate(figure.limit)} ${figure.unit}`,
     ratio: figure.ratio === null ? '—' : figure.ratio.toFixed(2),
     target: figure.target.text,
-    result: figure.pass ? 'pass' : 'FAIL',
+    result: figure.pass === null ? 'reported' : figure.pass ? 'pass' : 'FAIL',
   };
 }
 
