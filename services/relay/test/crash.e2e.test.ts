@@ -104,7 +104,6 @@ describe('relay process: SIGTERM and SIGKILL during a drain', function () {
     await insertEvents(database.db, 500);
     expect(await relay.exited).to.equal(null);
     expect(audit.messages.length).to.equal(received);
-    expect(relay.logs.some((line) => line.msg === 'crash point reached; SIGKILL'), 'it died at its crash point, after claiming').to.equal(true);
     // Its claim died with its transaction: nothing is held, nothing waits out a lease.
     await waitFor(async () => (await claimedRows()) === 0, { timeoutMs: 5_000, what: 'the killed claim to be rolled back' });
     await restartAndAudit('crash before publish');
