@@ -9,6 +9,16 @@ export interface RedisOptions {
    * must not wait (a request) race the command against `withDeadline` as well.
    */
   commandTimeoutMs?: number;
+  /**
+   * Keeps replies of cacheable reads (GET) in the process, with server-assisted client-side
+   * caching (RESP3 `CLIENT TRACKING`): Redis tells the client when a key it read changes or
+   * expires, and the client drops its copy, so a repeated read is answered from memory. The
+   * whole cache is dropped whenever the connection errors or closes (an invalidation may have
+   * been lost), and a copy is used for at most `maxAgeMs`: while the link to Redis is stalled
+   * (open, but nothing arrives), invalidations cannot arrive either, and the next read must go
+   * to Redis, time out, and fall back to the source of truth. Off by default.
+   */
+  cachedReads?: { maxEntries: number; maxAgeMs: number };
 }
 
 /**
@@ -19,6 +29,10 @@ export interface RedisOptions {
 export function createRedis(url: string, logger: Logger, options: RedisOptions = {}) {
   const client = createClient({
     url,
+    RESP: 3,
+    ...(options.cachedReads
+      ? { clientSideCache: { maxEntries: options.cachedReads.maxEntries, ttl: options.cachedReads.maxAgeMs, evictPolicy: 'LRU' as const } }
+      : {}),
     disableOfflineQueue: true,
     commandOptions: { timeout: options.commandTimeoutMs ?? 250 },
     socket: {

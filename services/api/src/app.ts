@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { createOutboxHinter, type Db, type Logger, type RedisClient } from '@order-service/shared';
 import type { ApiConfig } from './config';
@@ -9,6 +8,7 @@ import { createApiOps, opsRoutes, type ApiOps } from './http/ops';
 import { errorHandler, notFoundHandler } from './http/problem';
 import { createRateLimiter } from './http/rate-limit';
 import { requestGuard } from './http/request-guard';
+import { securityHeaders } from './http/security-headers';
 import { orderRoutes } from './orders/orders.routes';
 import { productRoutes } from './products/products.routes';
 
@@ -35,7 +35,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db) }:
   // client choose its IP (and its rate-limit bucket) through X-Forwarded-For.
   app.set('trust proxy', config.API_TRUST_PROXY_HOPS);
   app.disable('x-powered-by');
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(requestTimer(ops.metrics.httpDuration));
   app.use(requestGuard);
 
@@ -49,7 +49,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db) }:
   });
   // swagger-ui-express serves its assets from the package, so /docs works offline. Its inline
   // script needs a relaxed CSP on this one page.
-  app.use('/docs', helmet({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
+  app.use('/docs', securityHeaders({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
 
   // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
   const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;

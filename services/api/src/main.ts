@@ -5,6 +5,7 @@ import { startTelemetry } from '@order-service/shared/telemetry';
 import { createApp } from './app';
 import { createApiOps } from './http/ops';
 import { listen } from './http/server';
+import { ORDER_READS_KEPT } from './orders/get-order';
 import { startIdempotencyRetention } from './orders/idempotency-retention';
 import { ApiEnv } from './config';
 
@@ -23,7 +24,7 @@ const db = createDb(config.DATABASE_URL, {
   statementTimeoutMs: 5_000,
   onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
 });
-const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
+const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, cachedReads: ORDER_READS_KEPT });
 // Only for /readyz: the API itself never publishes (the relay does, from the outbox).
 const rabbit = new Connection({ url: config.RABBITMQ_URL, connectionName: 'order-service-api', retryHigh: 5_000 });
 rabbit.on('error', (error) => logger.debug({ err: error.message }, 'rabbitmq connection error'));

@@ -104,6 +104,49 @@ describe('api: the Redis cache of GET /api/orders/{id}', () => {
     await waitFor(async () => (await redis.get(orderCacheKey(id))) === `2|${response.text}`, { what: 'the refilled entry' });
   });
 
+  /** Reads an order until the API's Redis client holds it in process (a GET answered from Redis is kept). */
+  async function keptInProcess(id: string): Promise<string> {
+    const first = await http.get(`/api/orders/${id}`);
+    await waitFor(() => redis.exists(orderCacheKey(id)), { what: 'the cache entry' });
+    const hits = () => api.redis.clientSideCache!.stats().hitCount;
+    const before = hits();
+    await waitFor(
+      async () => {
+        await http.get(`/api/orders/${id}`);
+        return hits() > before;
+      },
+      { what: 'a read answered from the copy kept in process' },
+    );
+    return first.text;
+  }
+
+  it('a repeated hit is answered in process, and a tombstone written by another client still reaches it', async () => {
+    const id = await placeOrder();
+    await keptInProcess(id);
+    await sql`UPDATE orders SET status = 'PROCESSING', version = version + 1 WHERE order_id = ${id}`.execute(database.db);
+    await invalidateOrder(redis, id, 2, 60);
+    // Redis pushes the invalidation to the API's connection; the next reads go to Postgres.
+    await waitFor(async () => (await http.get(`/api/orders/${id}`)).json<{ status: string }>().status === 'PROCESSING', {
+      what: 'the invalidated copy to be dropped',
+    });
+  });
+
+  it('with the link to Redis stalled, a copy kept in process goes stale for at most a second', async () => {
+    const id = await placeOrder();
+    await keptInProcess(id);
+    redisProxy.stall();
+    // The invalidation cannot reach the API now; the copy's age limit must send the read on.
+    await sql`UPDATE orders SET status = 'PROCESSING', version = version + 1 WHERE order_id = ${id}`.execute(database.db);
+    await invalidateOrder(redis, id, 2, 60);
+    const changedAt = performance.now();
+    await waitFor(async () => (await http.get(`/api/orders/${id}`)).json<{ status: string }>().status === 'PROCESSING', {
+      timeoutMs: 5_000,
+      what: 'the stale copy to age out',
+    });
+    // One second of age, plus one command timeout (200 ms) for the read that then goes to Redis.
+    expect(performance.now() - changedAt).to.be.below(1_000 + 200 + 500);
+  });
+
   it('with Redis cut, GET and POST still succeed from Postgres', async () => {
     const cachedId = await placeOrder();
     await http.get(`/api/orders/${cachedId}`);

@@ -9,6 +9,7 @@ export function createWakeup() {
   let closed = false;
   let interrupt: (() => void) | undefined;
   let timed: { at: number; timer: NodeJS.Timeout } | undefined;
+  const pauses = new Set<() => void>();
 
   const wake = () => {
     requested = true;
@@ -34,6 +35,23 @@ export function createWakeup() {
         interrupt = done;
       });
     },
+    /**
+     * Waits `ms` whatever hints arrive (they still count for the next `sleep`); only `close()` ends
+     * it early. For letting rows gather while the loop is busy: there, a hint per commit would
+     * otherwise turn every few rows into a claim of their own.
+     */
+    pause(ms: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          pauses.delete(done);
+          resolve();
+        }
+        pauses.add(done);
+      });
+    },
     /** Wakes the loop in `ms`, unless an earlier timed wake-up is already set. */
     wakeAfter(ms: number) {
       const at = Date.now() + ms;
@@ -52,6 +70,7 @@ export function createWakeup() {
       closed = true;
       clearTimeout(timed?.timer);
       interrupt?.();
+      for (const done of [...pauses]) done();
     },
   };
 }

@@ -11,6 +11,15 @@ import {
 import type { OrderView } from './order.schemas';
 import { findOrder } from './orders.repository';
 
+/**
+ * The order reads the API's Redis client keeps in process (server-assisted client-side caching,
+ * see createRedis): a repeated read of an order is answered without a round trip. Redis
+ * invalidates a copy as soon as the consumer or a reader changes the entry; a copy older than a
+ * second is read again anyway, which bounds what a stalled link to Redis can keep stale.
+ * About 1 KB each.
+ */
+export const ORDER_READS_KEPT = { maxEntries: 10_000, maxAgeMs: 1_000 };
+
 export interface OrderReader {
   db: Db;
   redis: RedisClient;

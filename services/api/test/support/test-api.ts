@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { createDb, createLogger, createRedis, type Db, type ReadinessChecks, type RedisClient } from '@order-service/shared';
 import { BASE_REDIS_URL, httpRequest, waitFor, type HttpRequestOptions, type HttpResponse } from '@order-service/testkit';
 import { createApp, type AppDeps } from '../../src/app';
+import { ORDER_READS_KEPT } from '../../src/orders/get-order';
 import { createApiOps, type ApiOps } from '../../src/http/ops';
 import { listen } from '../../src/http/server';
 
@@ -42,7 +43,7 @@ export interface TestApi {
 export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   const logger = createLogger('api-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = createDb(options.databaseUrl, { max: 10, applicationName: 'api-test' });
-  const redis = createRedis(options.redisUrl ?? BASE_REDIS_URL, logger, { commandTimeoutMs: 200 });
+  const redis = createRedis(options.redisUrl ?? BASE_REDIS_URL, logger, { commandTimeoutMs: 200, cachedReads: ORDER_READS_KEPT });
   if (options.awaitRedis ?? true) await waitFor(() => redis.isReady, { what: 'redis to connect' });
   const ops = createApiOps(db, options.optionalChecks);
   const app = createApp({
