@@ -5,6 +5,7 @@ import { measureCommitToConfirm } from './figures/commit-to-confirm';
 import { measureConsumerApply } from './figures/consumer-apply';
 import { measureEndToEnd } from './figures/end-to-end';
 import { measureGetOrder } from './figures/get-order';
+import { measureHeldVacuum } from './figures/held-vacuum';
 import { FIGURES } from './figures/meta';
 import { peakRss } from './figures/peak-rss';
 import { measurePostOrders } from './figures/post-orders';
@@ -35,6 +36,7 @@ interface Step {
 // Figure 6 runs before 5: figure 5 must stop every service, and this order starts each one once.
 const STEPS: Step[] = [
   { meta: FIGURES.postOrders, measure: measurePostOrders },
+  { meta: FIGURES.heldVacuum, measure: measureHeldVacuum },
   { meta: FIGURES.getOrder, measure: measureGetOrder },
   { meta: FIGURES.relayDrain, measure: measureRelayDrain },
   { meta: FIGURES.commitToConfirm, measure: measureCommitToConfirm },

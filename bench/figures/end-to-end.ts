@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
 import { SIMULATOR_QUEUE } from '../../services/consumer/src/simulator/simulator';
-import { addCpu, CpuMeter } from '../lib/cpu';
+import { addCpu, BENCH_GROUP, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { orderBody } from '../lib/fixtures';
 import { openLoop, request } from '../lib/load';
@@ -22,6 +22,9 @@ const WATCH_INTERVAL_MS = 5;
 const RETRY_READS_MS = [2, 5, 10, 20, 50, 100];
 /** Read an order anyway after this long without news, in case the watcher missed it. */
 const FALLBACK_READ_MS = 500;
+/** Figure 6's bound, which figure 10 holds while it steps the rate up by RATE_STEP. */
+const E2E_P99_BOUND_MS = 100;
+const RATE_STEP = 100;
 
 /**
  * Figure 6: POST an order at a fixed rate (open loop, `e2eRate` per second) with every process
@@ -102,6 +105,40 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     }
   };
 
+  /** One open-loop run: `count` orders at `rate`/s, each timed from its scheduled POST to PROCESSING. */
+  const runAt = async (rate: number, count: number) => {
+    const latencies: number[] = [];
+    const firstStage = { post: stages.postMs.length, applied: stages.appliedMs.length };
+    let firstError: string | undefined;
+    const meter = await CpuMeter.start(env);
+    const before = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
+    const started = performance.now();
+    const result = await openLoop(rate, count, async (_index, scheduledAt) => {
+      try {
+        latencies.push(await order(scheduledAt));
+      } catch (error) {
+        firstError ??= error instanceof Error ? error.message : String(error);
+        throw error;
+      }
+    });
+    const cpu = await meter.stop();
+    const after = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
+    const delta = after ? bucketDelta(after, before) : undefined;
+    return {
+      latencies,
+      failures: result.failures,
+      firstError,
+      cpu,
+      // The rate POSTs actually completed at: below the offered rate, the API fell behind and queued.
+      completedPerSecond: Math.round(count / ((lastPost - started) / 1000)),
+      consumerApplied: delta && { p50: histogramQuantile(delta, 0.5) * 1000, p99: histogramQuantile(delta, 0.99) * 1000 },
+      postP50Ms: quantile(stages.postMs.slice(firstStage.post), 0.5),
+      appliedP50Ms: quantile(stages.appliedMs.slice(firstStage.applied), 0.5),
+      p50Ms: quantile(latencies, 0.5),
+      p99Ms: quantile(latencies, 0.99),
+    };
+  };
+
   const notifyWaits = sampleNotifyLockWaits(env.db, env.database.name);
   const activity = samplePgActivity(env.db, env.database.name, ['order-service-api', 'order-service-relay', 'order-service-consumer'], 50);
   try {
@@ -114,39 +151,47 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     const completed: number[] = [];
     const consumerApplied: Array<{ p50: number; p99: number }> = [];
     for (let i = 1; i <= scale.runs; i++) {
-      const latencies: number[] = [];
-      const firstStage = { post: stages.postMs.length, applied: stages.appliedMs.length };
-      const meter = await CpuMeter.start(env);
-      const before = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
-      const started = performance.now();
-      const result = await openLoop(scale.e2eRate, count, async (_index, scheduledAt) => {
-        try {
-          latencies.push(await order(scheduledAt));
-        } catch (error) {
-          firstError ??= error instanceof Error ? error.message : String(error);
-          throw error;
-        }
-      });
-      failures += result.failures;
-      addCpu(cpu, await meter.stop());
-      // The rate POSTs actually completed at: below the offered rate, the API fell behind and queued.
-      completed.push(Math.round(count / ((lastPost - started) / 1000)));
-      const after = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
-      if (after) {
-        const delta = bucketDelta(after, before);
-        consumerApplied.push({ p50: histogramQuantile(delta, 0.5) * 1000, p99: histogramQuantile(delta, 0.99) * 1000 });
-      }
-      if (latencies.length === 0) throw new Error(`no order became visible as PROCESSING: ${firstError}`);
-      all.push(...latencies);
-      const p50Ms = quantile(latencies, 0.5);
-      const p99Ms = quantile(latencies, 0.99);
-      runs.push({ value: p99Ms, p50Ms, p99Ms });
+      const run = await runAt(scale.e2eRate, count);
+      failures += run.failures;
+      firstError ??= run.firstError;
+      addCpu(cpu, run.cpu);
+      completed.push(run.completedPerSecond);
+      if (run.consumerApplied) consumerApplied.push(run.consumerApplied);
+      if (run.latencies.length === 0) throw new Error(`no order became visible as PROCESSING: ${firstError}`);
+      all.push(...run.latencies);
+      runs.push({ value: run.p99Ms, p50Ms: run.p50Ms, p99Ms: run.p99Ms });
       progress(
-        `figure 6 run ${i}/${scale.runs}: ${latencies.length} orders at ${scale.e2eRate}/s, p50 ${p50Ms.toFixed(1)} ms, p99 ${p99Ms.toFixed(1)} ms, ` +
-          `${result.failures} failed; POST p50 ${quantile(stages.postMs.slice(firstStage.post), 0.5).toFixed(1)} ms, ` +
-          `applied in Postgres p50 ${quantile(stages.appliedMs.slice(firstStage.applied), 0.5).toFixed(1)} ms`,
+        `figure 6 run ${i}/${scale.runs}: ${run.latencies.length} orders at ${scale.e2eRate}/s, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, ` +
+          `${run.failures} failed; POST p50 ${run.postP50Ms.toFixed(1)} ms, applied in Postgres p50 ${run.appliedP50Ms.toFixed(1)} ms`,
       );
     }
+    const sessions = await activity.stop();
+
+    // Figure 10: step the rate up until an order's p99 passes the bound (or orders fail, or the
+    // API cannot take the rate any more); the last rate that held is the figure.
+    const steps: Array<{ rate: number; p50Ms: number; p99Ms: number; failures: number; completedPerSecond: number; cpuMsPerOrder: number }> = [];
+    let sustained = 0;
+    for (let rate = scale.e2eRate; rate <= scale.e2eMaxRate; rate += RATE_STEP) {
+      const stepCount = Math.round(rate * scale.e2eStepSeconds);
+      const run = await runAt(rate, stepCount);
+      const cpuMsPerOrder = (totalCpu(run.cpu) * 1000) / stepCount;
+      steps.push({ rate, p50Ms: run.p50Ms, p99Ms: run.p99Ms, failures: run.failures, completedPerSecond: run.completedPerSecond, cpuMsPerOrder });
+      const held = run.failures === 0 && run.latencies.length === stepCount && run.p99Ms <= E2E_P99_BOUND_MS && run.completedPerSecond >= rate * 0.95;
+      progress(
+        `figure 10 step ${rate}/s: p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, ${run.failures} failed, ` +
+          `POSTs completed at ${run.completedPerSecond}/s, ${cpuMsPerOrder.toFixed(2)} ms CPU per order → ${held ? 'held' : 'broke'}`,
+      );
+      if (!held) break;
+      sustained = rate;
+    }
+
+    const ordersMeasured = count * scale.runs;
+    const perOrder = Object.fromEntries(
+      Object.entries(cpu)
+        .filter(([group]) => group !== 'wallSeconds' && group !== BENCH_GROUP)
+        .map(([group, seconds]) => [group, Math.round(((seconds * 1000) / ordersMeasured) * 100) / 100]),
+    );
+    const cpuMsPerOrder = Object.values(perOrder).reduce((sum, ms) => sum + ms, 0);
     return {
       figures: [
         measured(
@@ -167,15 +212,37 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
               readsPerOrder: Math.round((reads / (count * scale.runs)) * 10) / 10,
               cpuSeconds: cpu,
               notifyLockWaits: await notifyWaits.stop(),
-              sessions: await activity.stop(),
+              sessions,
             },
           },
           runs,
         ),
+        measured(
+          {
+            ...FIGURES.cpuPerOrder,
+            details: {
+              ratePerSecond: scale.e2eRate,
+              orders: ordersMeasured,
+              wallSeconds: cpu.wallSeconds,
+              msPerOrderByProcess: perOrder,
+              note:
+                'CPU (user + system) of each process during the figure 6 runs, divided by the orders they carried through ' +
+                'POST → relay → simulator → consumer → GET. Postgres, RabbitMQ and Redis are the whole servers; the bench (the load generator and its watcher) is left out.',
+            },
+          },
+          [{ value: Math.round(cpuMsPerOrder * 100) / 100 }],
+        ),
+        measured(
+          {
+            ...FIGURES.sustainedRate,
+            details: { stepSeconds: scale.e2eStepSeconds, step: RATE_STEP, bound: `p99 ≤ ${E2E_P99_BOUND_MS} ms, no failures, POSTs keep up`, steps },
+          },
+          [{ value: sustained }],
+        ),
       ],
       distributions: {
         endToEnd: distribution(`POST → PROCESSING visible through GET, ${scale.e2eRate} orders/s open loop (all runs)`, all, [
-          { label: 'target p99', ms: 100 },
+          { label: 'target p99', ms: E2E_P99_BOUND_MS },
         ]),
       },
     };
@@ -184,6 +251,13 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     await watcher;
     await Promise.all([notifyWaits.stop(), activity.stop()]);
   }
+}
+
+/** The CPU seconds of every service and server in a measurement (not the bench's own). */
+function totalCpu(cpu: Record<string, number>): number {
+  return Object.entries(cpu)
+    .filter(([group]) => group !== 'wallSeconds' && group !== BENCH_GROUP)
+    .reduce((sum, [, seconds]) => sum + seconds, 0);
 }
 
 /**

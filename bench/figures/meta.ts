@@ -46,7 +46,8 @@ export const FIGURES = {
     id: 6,
     title: 'POST → PROCESSING visible through GET',
     unit: 'ms',
-    target: { text: 'p99 ≤ 100 ms', p99MsAtMost: 100 },
+    // Issue 13: it must pass in every run, not in the median one.
+    target: { text: 'p99 ≤ 100 ms in every run', p99MsAtMost: 100, everyRun: true },
   },
   idleRelay: {
     id: 8,
@@ -54,6 +55,24 @@ export const FIGURES = {
     unit: 'statements/s',
     // Issue 13 asks for this figure but sets no bound: it is reported, never passed or failed.
     target: { text: 'reported (no target set)' },
+  },
+  cpuPerOrder: {
+    id: 9,
+    title: 'CPU per order, POST → PROCESSING, all processes',
+    unit: 'ms',
+    target: { text: '≤ 4 ms', valueAtMost: 4 },
+  },
+  sustainedRate: {
+    id: 10,
+    title: 'highest open-loop rate with POST → PROCESSING p99 ≤ 100 ms',
+    unit: 'orders/s',
+    target: { text: '≥ 400 orders/s', valueAtLeast: 400 },
+  },
+  heldVacuum: {
+    id: 11,
+    title: 'relay drain and POST p99 while a transaction holds vacuum back',
+    unit: 'ratio',
+    target: { text: 'ratio ≥ 0.5', ratioAtLeast: 0.5 },
   },
   peakRss: {
     id: 7,

@@ -27,6 +27,11 @@ export interface Scale {
   /** Open-loop POST rate and duration of figure 6. */
   e2eRate: number;
   e2eSeconds: number;
+  /** Figure 10: how long each step of the rate search runs, and the rate it stops at. */
+  e2eStepSeconds: number;
+  e2eMaxRate: number;
+  /** Figure 11: how long the long transaction stays open (and the run without it lasts). */
+  heldVacuumSeconds: number;
 }
 
 const SCALES: Record<Scale['name'], Scale> = {
@@ -46,6 +51,9 @@ const SCALES: Record<Scale['name'], Scale> = {
     payments: 20_000,
     e2eRate: 200,
     e2eSeconds: 10,
+    e2eStepSeconds: 5,
+    e2eMaxRate: 2_000,
+    heldVacuumSeconds: 60,
   },
   quick: {
     name: 'quick',
@@ -63,6 +71,9 @@ const SCALES: Record<Scale['name'], Scale> = {
     payments: 1_000,
     e2eRate: 200,
     e2eSeconds: 1,
+    e2eStepSeconds: 1,
+    e2eMaxRate: 1_000,
+    heldVacuumSeconds: 5,
   },
   tiny: {
     name: 'tiny',
@@ -80,6 +91,9 @@ const SCALES: Record<Scale['name'], Scale> = {
     payments: 200,
     e2eRate: 100,
     e2eSeconds: 1,
+    e2eStepSeconds: 1,
+    e2eMaxRate: 200,
+    heldVacuumSeconds: 1,
   },
 };
 

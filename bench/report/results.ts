@@ -7,6 +7,9 @@ export interface Target {
   p50MsAtMost?: number;
   p99MsAtMost?: number;
   valueAtMost?: number;
+  valueAtLeast?: number;
+  /** The latency bounds must hold in each run, not only in the median over the runs. */
+  everyRun?: boolean;
 }
 
 /** One measurement of a figure, next to the limit measured just before or after it. */
@@ -121,15 +124,16 @@ export function notMeasured(base: Pick<Figure, 'id' | 'title' | 'unit' | 'target
 
 function passes(figure: Figure): boolean | null {
   const { target } = figure;
-  const bounds = [target.ratioAtLeast, target.p50MsAtMost, target.p99MsAtMost, target.valueAtMost];
+  const bounds = [target.ratioAtLeast, target.p50MsAtMost, target.p99MsAtMost, target.valueAtMost, target.valueAtLeast];
   if (bounds.every((bound) => bound === undefined)) return null;
   const atLeast = (value: number | null, bound: number | undefined) => bound === undefined || (value !== null && value >= bound);
   const atMost = (value: number | null, bound: number | undefined) => bound === undefined || (value !== null && value <= bound);
+  const latencies = target.everyRun ? figure.runs.map((run) => ({ p50Ms: run.p50Ms ?? null, p99Ms: run.p99Ms ?? null })) : [figure];
   return (
     atLeast(figure.ratio, target.ratioAtLeast) &&
-    atMost(figure.p50Ms, target.p50MsAtMost) &&
-    atMost(figure.p99Ms, target.p99MsAtMost) &&
-    atMost(figure.value, target.valueAtMost)
+    latencies.every((run) => atMost(run.p50Ms, target.p50MsAtMost) && atMost(run.p99Ms, target.p99MsAtMost)) &&
+    atMost(figure.value, target.valueAtMost) &&
+    atLeast(figure.value, target.valueAtLeast)
   );
 }
 
