@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { BenchEnvironment } from './environment';
 
@@ -33,6 +34,11 @@ type Snapshot = Map<string, Map<number, number>>;
 
 /** The bench's own process: it generates the load, it is not part of what an order costs. */
 export const BENCH_GROUP = 'bench (load generator)';
+/** The Postgres backends of the bench's own sessions (its watcher, samplers, pgbench). */
+export const POSTGRES_FOR_BENCH = 'postgres for the bench';
+
+/** Whether a CPU group is part of what the services cost (not the bench's own work, nor the wall time). */
+export const isServiceCost = (group: string) => group !== 'wallSeconds' && group !== BENCH_GROUP && group !== POSTGRES_FOR_BENCH;
 
 /**
  * Where the CPU went during a measurement: each service's node process, the bench itself, and
@@ -79,8 +85,15 @@ async function snapshot(env: BenchEnvironment): Promise<Snapshot> {
   }
   const usage = process.cpuUsage();
   groups.set(BENCH_GROUP, new Map([[process.pid, (usage.user + usage.system) / 1e6]]));
-  // The whole server: the WAL writer, checkpointer and vacuum work for the bench's commits too.
-  for (const pid of pidsNamed('postgres')) add('postgres (whole server)', pid);
+  // The whole server, split by whom a backend serves (its application_name, e.g.
+  // `order-service-relay`): the WAL writer, checkpointer and vacuum work for everyone's commits.
+  const backends = await sql<{ pid: number; app: string }>`
+    select pid, application_name as app from pg_stat_activity where pid <> pg_backend_pid() and backend_type = 'client backend'`.execute(env.db);
+  const servedBy = new Map(backends.rows.map(({ pid, app }) => [pid, app]));
+  for (const pid of pidsNamed('postgres')) {
+    const app = servedBy.get(pid);
+    add(app?.startsWith('order-service-') ? `postgres for ${app.slice('order-service-'.length)}` : app ? POSTGRES_FOR_BENCH : 'postgres (server processes)', pid);
+  }
   for (const pid of pidsNamed('beam.smp')) add('rabbitmq (whole broker)', pid);
   for (const pid of pidsNamed('redis-server')) add('redis (whole server)', pid);
   return groups;

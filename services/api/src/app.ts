@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import { createOutboxHinter, type Db, type Logger, type RedisClient } from '@order-service/shared';
+import { createOutboxHinter, notifyOutbox, type Db, type Logger, type RedisClient } from '@order-service/shared';
 import type { ApiConfig } from './config';
 import { requestTimer } from './http/metrics';
 import { openApiDocument } from './http/openapi';
@@ -60,7 +60,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db) }:
     );
   }
   api.use('/products', productRoutes(db));
-  const outboxHint = createOutboxHinter(db, { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
+  const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
   api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, outboxHint.hint));
   api.use(notFoundHandler);
   app.use('/api', api);

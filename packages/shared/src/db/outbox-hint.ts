@@ -15,24 +15,27 @@ export async function notifyOutbox(db: Db): Promise<void> {
 
 /**
  * Coalesces hints: the first after a quiet spell goes out at once (an idle relay hears of a commit
- * within a millisecond), later ones at most one per `minGapMs` (a busy API sends a few hundred a
+ * within a millisecond), later ones at most one per `minGapMs` (a busy API sends a few dozen a
  * second, not one per order). A failed hint is dropped, as a lost one would be.
  */
-export function createOutboxHinter(db: Db, { minGapMs = 5, onError }: { minGapMs?: number; onError?: (error: unknown) => void } = {}) {
+export function createOutboxHinter(
+  send: () => Promise<unknown>,
+  { minGapMs = 20, onError }: { minGapMs?: number; onError?: (error: unknown) => void } = {},
+) {
   let lastSentAt = -Infinity;
   let timer: NodeJS.Timeout | undefined;
-  const send = () => {
+  const sendNow = () => {
     timer = undefined;
     lastSentAt = performance.now();
-    notifyOutbox(db).catch((error: unknown) => onError?.(error));
+    send().catch((error: unknown) => onError?.(error));
   };
   return {
     /** Call after a commit that wrote outbox rows. */
     hint(): void {
       if (timer) return;
       const wait = lastSentAt + minGapMs - performance.now();
-      if (wait <= 0) send();
-      else timer = setTimeout(send, wait).unref();
+      if (wait <= 0) sendNow();
+      else timer = setTimeout(sendNow, wait).unref();
     },
     /** Drops a pending hint (shutdown). */
     close(): void {
