@@ -38,7 +38,7 @@ describe('pnpm bench --quick --tiny', function () {
     expect(stdout).to.match(/^figure\s+value\s+limit\s+ratio\s+target\s+pass\/fail/m);
 
     const results = JSON.parse(readFileSync(path.join(out, 'results', 'latest.json'), 'utf8')) as BenchResults;
-    expect([...new Set(results.figures.map((figure) => figure.id))].sort()).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...new Set(results.figures.map((figure) => figure.id))].sort((a, b) => a - b)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     const unmeasured = results.figures.filter((figure) => figure.status !== 'measured');
     expect(unmeasured.map((figure) => `${figure.id} ${figure.subject ?? ''}: ${figure.reason}`), stderr).to.deep.equal([]);
     for (const figure of results.figures.filter((f) => f.target.ratioAtLeast !== undefined)) {
