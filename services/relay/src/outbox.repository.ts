@@ -17,12 +17,18 @@ export interface ClaimedRow {
 }
 
 /**
- * Claims up to `size` due rows by locking them in the caller's transaction, which stays open
- * while the batch is on the wire and ends with `settleRows`: the lock is the lease. Another
- * relay's SKIP LOCKED passes over them at no cost; a relay that dies (or hangs past the pool's
- * idle_in_transaction_session_timeout) loses its transaction, and its rows are free again at
- * once. Locking writes no new row version, so a published row costs one write: the settle.
- * There is no "last id" cursor, so a row that commits late is found by the next claim.
+ * Claims up to `size` due rows with ids above `after` by locking them in the caller's transaction,
+ * which stays open while the batch is on the wire and ends with `settleRows`: the lock is the
+ * lease. Another relay's SKIP LOCKED passes over them at no cost; a relay that dies (or hangs past
+ * the pool's idle_in_transaction_session_timeout) loses its transaction, and its rows are free
+ * again at once. Locking writes no new row version, so a published row costs one write: the settle.
+ *
+ * `after` lets a busy relay start where its last batch started instead of at the table's first
+ * pending row: every published row leaves a dead entry in the pending index until vacuum removes
+ * it, and while a long transaction elsewhere holds vacuum back, a scan from the start walks all of
+ * them (40,000 dead entries made a claim of 5 rows take 7 ms and 3,755 buffer reads here). The
+ * relay still claims from the start (`after` = 0) at least once per poll interval, which finds
+ * what lies below: a row that committed late, a retry come due, a row another relay let go.
  *
  * First the first due rows are locked, a few more than `size`; then a row is kept only if no
  * earlier row of the same order is still pending (locked by another relay counts), so the events
@@ -31,12 +37,12 @@ export interface ClaimedRow {
  * whole table), so its cost never depends on how many rows other relays hold or how large the
  * table is. Rows leased by a relay of the earlier design (`locked_until`) are respected.
  */
-export async function claimBatch(trx: Transaction<DB>, size: number): Promise<ClaimedRow[]> {
+export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'): Promise<ClaimedRow[]> {
   const { rows } = await sql<ClaimedRow>`
     WITH candidates AS MATERIALIZED (
       SELECT id, aggregate_id FROM outbox
       WHERE published_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
-        AND (locked_until IS NULL OR locked_until < now())
+        AND (locked_until IS NULL OR locked_until < now()) AND id > ${after}::bigint
       ORDER BY id
       -- Room for rows that turn out to wait behind an earlier row of their order.
       LIMIT ${size + Math.min(size, 64)}

@@ -105,11 +105,11 @@ export function startRelay(deps: RelayDeps): Relay {
    * batch's publish; `settled` resolves once its outcome is committed (or the transaction failed:
    * then its rows are simply free again).
    */
-  function startBatch(limit: number) {
+  function startBatch(limit: number, after: string) {
     let onClaimed!: (rows: ClaimedRow[]) => void;
     const claimed = new Promise<ClaimedRow[]>((resolve) => (onClaimed = resolve));
     const settled = db.transaction().execute(async (trx) => {
-      const rows = await claimBatch(trx, limit);
+      const rows = await claimBatch(trx, limit, after);
       onClaimed(rows);
       return rows.length === 0 ? undefined : settleBatch(settleDeps, trx, rows);
     });
@@ -123,6 +123,10 @@ export function startRelay(deps: RelayDeps): Relay {
     let caughtUp = true;
     // The wait after an empty claim: short right after work was found, doubling to the poll interval.
     let idleMs = FAST_POLL_MS;
+    // Claims start above the first id of the last batch ('0': from the start, which one claim per
+    // poll interval does anyway; see claimBatch).
+    let floor = '0';
+    let fromStartAt = -Infinity;
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -140,7 +144,9 @@ export function startRelay(deps: RelayDeps): Relay {
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = Date.now();
-      const batch = startBatch(limit);
+      const fromStart = claimStarted - fromStartAt >= settings.pollIntervalMs;
+      if (fromStart) fromStartAt = claimStarted;
+      const batch = startBatch(limit, fromStart ? '0' : floor);
       deps.metrics.claims.inc();
       let rows: ClaimedRow[];
       try {
@@ -149,6 +155,7 @@ export function startRelay(deps: RelayDeps): Relay {
         logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
         caughtUp = rows.length < limit;
         failures = 0;
+        if (rows.length > 0) floor = String(BigInt(rows[0]!.id) - 1n);
       } catch (error) {
         statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Date.now() - claimStarted, error });
         failures += 1;
