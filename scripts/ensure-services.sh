@@ -31,3 +31,11 @@ if ! timeout 20 rabbitmqctl -q status >/dev/null 2>&1; then
   rabbitmq-server -detached
 fi
 wait_for RabbitMQ timeout 20 rabbitmqctl -q await_startup
+
+# --- promtool, for the alert rules test (packages/ops/test/alerts.int.test.ts) ---
+# Debian ships it in the prometheus package; only promtool is used, and without recommends the
+# exporters stay out. In a container (policy-rc.d, no init) the package's server is not started.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing promtool (Debian package prometheus)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi

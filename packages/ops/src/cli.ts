@@ -10,6 +10,7 @@ import type { Clients } from './clients';
 import { OpsEnv, type OpsConfig } from './config';
 import { ExitCode, UsageError, type CommandResult } from './exit-codes';
 import { describeError } from './format';
+import { progressOn, type StartProgress } from './progress';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | undefined>;
@@ -19,7 +20,7 @@ interface Command {
   summary: string;
   options?: Options;
   positionals?: boolean;
-  run(clients: Clients, config: OpsConfig, values: Values, positionals: string[]): Promise<CommandResult>;
+  run(clients: Clients, config: OpsConfig, values: Values, positionals: string[], progress: StartProgress): Promise<CommandResult>;
 }
 
 function positiveInt(value: string | boolean | undefined, name: string, fallback?: number): number | undefined {
@@ -64,9 +65,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'dlq redrive [--limit N]',
     summary: 'move dead letters back to order-service.payment-processed (publish confirmed, then ack)',
     options: { limit: { type: 'string' } },
-    run: async (clients, _config, values) => {
+    run: async (clients, _config, values, _positionals, progress) => {
       const limit = positiveInt(values.limit, 'limit');
-      return (await import('./dlq')).redriveDeadLetters(await clients.amqp(), limit);
+      return (await import('./dlq')).redriveDeadLetters(await clients.amqp(), limit, progress);
     },
   },
   trace: {
@@ -86,10 +87,10 @@ export const USAGE = [
   'Commands:',
   ...Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`),
   '',
-  'Every command takes --json (machine-readable output on stdout).',
+  'Every command takes --json (machine-readable output on stdout; progress of long work goes to stderr).',
   'Exit codes: 0 ok, 1 error, 2 usage, 3 not found / unhealthy.',
   'Environment: DATABASE_URL, RABBITMQ_URL, REDIS_URL, OPS_API_URL, OPS_RELAY_URLS, OPS_CONSUMER_URLS,',
-  '  OPS_SIMULATOR_URLS, OPS_TIMEOUT_MS (see docs/operations.md).',
+  '  OPS_SIMULATOR_URLS, OPS_TIMEOUT_MS, OPS_PROGRESS_INTERVAL_MS (see docs/operations.md).',
 ].join('\n');
 
 /** Picks the command named by the leading words of argv; the rest are its arguments. */
@@ -129,7 +130,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
     // Loaded only now, so that usage errors and --help answer without loading the clients.
     const { createClients } = await import('./clients');
     clients = createClients(config);
-    const result = await command.run(clients, config, values as Values, positionals);
+    // Progress goes to stderr, so stdout holds only the result, --json or not.
+    const progress = progressOn({ out: err, intervalMs: config.OPS_PROGRESS_INTERVAL_MS });
+    const result = await command.run(clients, config, values as Values, positionals, progress);
     out.write(json ? `${JSON.stringify(result.data, null, 2)}\n` : `${result.text}\n`);
     return result.exitCode;
   } catch (error) {

@@ -33,6 +33,8 @@ export const OpsEnv = v.object({
   OPS_SIMULATOR_URLS: urlList(''),
   /** Deadline for each connection and readiness probe. */
   OPS_TIMEOUT_MS: envInt(3_000, 100, 120_000),
+  /** How often long work (a DLQ redrive) writes a progress line to stderr when it is not a terminal; 0: after every item. */
+  OPS_PROGRESS_INTERVAL_MS: envInt(1_000, 0, 3_600_000),
 });
 
 export type OpsConfig = v.InferOutput<typeof OpsEnv>;

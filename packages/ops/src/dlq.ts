@@ -3,6 +3,7 @@ import { carriedProperties } from '@order-service/shared/amqp';
 import { Topology } from '@order-service/shared/events/topology';
 import { ExitCode, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
+import { NO_PROGRESS, type StartProgress } from './progress';
 
 /** Headers the consumer adds when it dead-letters a message (services/consumer/src/dead-letter.ts). */
 const CONSUMER_HEADERS = [
@@ -143,9 +144,14 @@ async function publishConfirmed(channel: Channel, envelope: Envelope, body: Buff
  * `ops dlq redrive`: moves dead letters back to `order-service.payment-processed`, one at a time:
  * publish with a confirm, and only then ack the DLQ copy. An interruption can leave a message in
  * both queues, never in neither; the consumer deduplicates by event id. Moves at most the
- * messages present at the start, so a message that fails again is not looped forever.
+ * messages present at the start, so a message that fails again is not looped forever. Reports
+ * its progress as it goes: a redrive of many messages takes a while.
  */
-export async function redriveDeadLetters(connection: Connection, limit: number | undefined): Promise<CommandResult> {
+export async function redriveDeadLetters(
+  connection: Connection,
+  limit: number | undefined,
+  startProgress: StartProgress = NO_PROGRESS,
+): Promise<CommandResult> {
   let depth: number;
   try {
     depth = await dlqDepth(connection);
@@ -165,9 +171,10 @@ export async function redriveDeadLetters(connection: Connection, limit: number |
   channel.on('basic.return', (msg) => returned.add(msg.messageId ?? ''));
   const moved: Array<{ message_id: string | null; order_id: string | null }> = [];
   let failure: string | undefined;
+  const max = Math.min(limit ?? depth, depth);
+  const progress = max > 0 ? startProgress('dlq redrive', max) : undefined;
   try {
     await channel.confirmSelect();
-    const max = Math.min(limit ?? depth, depth);
     while (moved.length < max) {
       const msg = await channel.basicGet({ queue: Topology.paymentDlq, noAck: false });
       if (!msg) break;
@@ -181,8 +188,10 @@ export async function redriveDeadLetters(connection: Connection, limit: number |
       await channel.basicAck({ deliveryTag: msg.deliveryTag });
       const described = describeDeadLetter(msg);
       moved.push({ message_id: described.message_id, order_id: described.order_id });
+      progress?.advance(moved.length);
     }
   } finally {
+    progress?.end();
     await channel.close();
   }
 

@@ -1,4 +1,5 @@
 /** Plain-text rendering for people: aligned tables, ages and timestamps. `--json` bypasses all of it. */
+import stringWidth from 'string-width';
 
 export type Cell = string | number | boolean | null | undefined | Date;
 
@@ -8,13 +9,19 @@ const cellText = (value: Cell): string => {
   return String(value);
 };
 
+/**
+ * Pads text with spaces to `width` terminal columns. Columns, not UTF-16 code units: a CJK
+ * character takes two, a combining accent or a zero-width joiner none (string-width).
+ */
+export const padToWidth = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+
 /** An aligned table with a header row; columns are separated by two spaces. */
 export function table(headers: string[], rows: Cell[][]): string {
   const text = rows.map((row) => row.map(cellText));
-  const widths = headers.map((header, i) => Math.max(header.length, ...text.map((row) => row[i]?.length ?? 0)));
+  const widths = headers.map((header, i) => Math.max(stringWidth(header), ...text.map((row) => stringWidth(row[i] ?? ''))));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (i === cells.length - 1 ? cell : padToWidth(cell, widths[i]!)))
       .join('  ')
       .trimEnd();
   return [line(headers), ...text.map(line)].join('\n');
@@ -22,8 +29,8 @@ export function table(headers: string[], rows: Cell[][]): string {
 
 /** Key/value lines with the keys aligned. */
 export function fields(entries: Array<[string, Cell]>): string {
-  const width = Math.max(...entries.map(([key]) => key.length));
-  return entries.map(([key, value]) => `${key.padEnd(width)}  ${cellText(value)}`).join('\n');
+  const width = Math.max(...entries.map(([key]) => stringWidth(key)));
+  return entries.map(([key, value]) => `${padToWidth(key, width)}  ${cellText(value)}`).join('\n');
 }
 
 /** A titled block, separated from the next by a blank line. */
@@ -49,11 +56,24 @@ export function duration(seconds: number | null | undefined): string {
   return `${Math.floor(s / 86_400)} d ${Math.floor((s % 86_400) / 3_600)} h`;
 }
 
-/** Shortens long text (errors, reasons) to one table-friendly line. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Shortens long text (errors, reasons) to one table-friendly line of at most `max` columns. It cuts
+ * between whole characters as people see them, never inside a surrogate pair or an accented letter.
+ */
 export function clip(text: string | null | undefined, max = 80): string | null {
   if (text === null || text === undefined) return null;
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  if (stringWidth(line) <= max) return line;
+  let kept = '';
+  let width = 0;
+  for (const { segment } of graphemes.segment(line)) {
+    width += stringWidth(segment);
+    if (width > max - 1) break;
+    kept += segment;
+  }
+  return `${kept}…`;
 }
 
 /** Error message of anything thrown, with the error code when there is one. */

@@ -220,8 +220,8 @@ describe('pnpm ops (the CLI as a child process)', function () {
       expect(run.stdout).to.include('does not exist yet');
     });
 
-    it('lists dead letters with their reasons without removing them, then redrives them back to the queue', async () => {
-      // The consumer's topology (services/consumer/src/topology.ts), declared here: the consumer need not run.
+    /** The consumer's topology (services/consumer/src/topology.ts), declared here: the consumer need not run. */
+    async function declareConsumerTopology() {
       await connection.exchangeDeclare({ exchange: Topology.paymentDeadLetterExchange, type: 'direct', durable: true });
       await connection.queueDeclare({ queue: Topology.paymentDlq, durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await connection.queueBind({ queue: Topology.paymentDlq, exchange: Topology.paymentDeadLetterExchange, routingKey: Topology.paymentDlq });
@@ -230,6 +230,10 @@ describe('pnpm ops (the CLI as a child process)', function () {
         durable: true,
         arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 50, 'x-dead-letter-exchange': Topology.paymentDeadLetterExchange },
       });
+    }
+
+    it('lists dead letters with their reasons without removing them, then redrives them back to the queue', async () => {
+      await declareConsumerTopology();
       const publisher = connection.createPublisher({ confirm: true });
       const first = await deadLetter(publisher, 'unknown-order', 'unknown order (still unknown after 10000 ms)');
       const second = await deadLetter(publisher, 'invalid-message', 'invalid PaymentProcessed event: data.amount: Invalid type');
@@ -273,6 +277,28 @@ describe('pnpm ops (the CLI as a child process)', function () {
       expect((again.body as Buffer).equals(first.body), 'the original bytes').to.equal(true);
       expect(again.headers).to.include({ traceparent: TRACEPARENT, 'x-redrive-count': 1 });
       expect(again.headers).not.to.have.any.keys('x-dead-letter-reason', 'x-dead-letter-code', 'x-original-queue');
+    });
+
+    it('a redrive shows its progress on stderr as it goes, and stdout holds only the result', async () => {
+      await declareConsumerTopology();
+      await connection.queuePurge({ queue: Topology.paymentQueue });
+      const count = 12;
+      const publisher = connection.createPublisher({ confirm: true });
+      for (let i = 0; i < count; i++) await deadLetter(publisher, 'max-attempts', 'database unavailable');
+      await publisher.close();
+      await waitFor(async () => (await depth(Topology.paymentDlq)) === count, { what: 'the dead letters' });
+
+      // An interval of 0 writes a line per message, so the test waits on no clock.
+      const run = await runOps(['dlq', 'redrive', '--json'], { ...env, OPS_PROGRESS_INTERVAL_MS: '0' });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(json(run).redriven).to.equal(count);
+      const lines = run.stderr.trimEnd().split('\n');
+      for (const line of lines) expect(line).to.match(new RegExp(`^dlq redrive: \\d+/${count} \\(\\d+%\\), `));
+      const done = lines.map((line) => Number(/: (\d+)\//.exec(line)![1]));
+      expect(done.slice(0, count + 1)).to.deep.equal(Array.from({ length: count + 1 }, (_, i) => i));
+      expect(lines.at(-1)).to.match(new RegExp(`: ${count}/${count} \\(100%\\)`));
+      await waitFor(async () => (await depth(Topology.paymentQueue)) === count, { what: 'every message moved' });
+      await connection.queuePurge({ queue: Topology.paymentQueue });
     });
   });
 

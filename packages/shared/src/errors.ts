@@ -4,6 +4,12 @@ export interface InvalidParam {
   reason: string;
 }
 
+/** The path segment of a problem type: its title in lower case, words joined by hyphens ("Bad Request" → "bad-request"). */
+export const problemSlug = (title: string): string => title.toLowerCase().replaceAll(' ', '-');
+
+/** The `type` of the problems with this title: `/problems/<slug>`. */
+export const problemTypeUri = (title: string): string => `/problems/${problemSlug(title)}`;
+
 /**
  * An error that maps to an RFC 9457 problem. Use cases throw these; one middleware turns them
  * into `application/problem+json`.
@@ -19,9 +25,12 @@ export class AppError extends Error {
     this.name = new.target.name;
   }
 
-  /** A stable URI for the kind of problem, derived from the title. */
+  /**
+   * The kind of problem, named for its title: a URI reference relative to the API that answered,
+   * where GET /problems/<slug> documents it (RFC 9457 resolves it against the request URL).
+   */
   get type(): string {
-    return `https://order-service.dev/problems/${this.title.toLowerCase().replaceAll(' ', '-')}`;
+    return problemTypeUri(this.title);
   }
 }
 

@@ -1,3 +1,5 @@
+import * as v from 'valibot';
+
 /**
  * Exact money arithmetic on integer cents. Postgres numeric(12,2) values arrive as strings;
  * parsing them into binary floats and adding would drift, so they are summed as bigint cents.
@@ -25,3 +27,25 @@ export function formatCents(cents: bigint): string {
 
 /** A decimal string as a JSON number. Exact for any numeric(12,2) value, which has ≤ 14 digits. */
 export const moneyToNumber = (amount: string): number => Number(amount);
+
+/**
+ * The currency of every amount: the catalog has one, and no amount on the wire names it, so it
+ * is stated here and in the documents built from this module (the OpenAPI document, the README).
+ */
+export const CURRENCY = 'USD';
+
+/** True when a JSON number has at most 2 decimals (is the double nearest to a whole number of cents). */
+export const hasAtMostTwoDecimals = (amount: number): boolean => Math.round(amount * 100) / 100 === amount;
+
+/**
+ * A money amount on the wire: a JSON number with at most 2 decimals, in CURRENCY, within what
+ * numeric(12,2) holds. The 2-decimal rule is a check, not JSON Schema's `multipleOf: 0.01`, which
+ * float division makes validators refuse for amounts such as 0.07.
+ */
+export const MoneyAmount = v.pipe(
+  v.number(),
+  v.minValue(0),
+  v.maxValue(Number(formatCents(MAX_CENTS))),
+  v.check(hasAtMostTwoDecimals, 'must have at most 2 decimals'),
+  v.description(`An amount of money in ${CURRENCY}: a JSON number with at most 2 decimals (24.9 is ${CURRENCY} 24.90).`),
+);

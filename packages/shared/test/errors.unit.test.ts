@@ -12,7 +12,7 @@ import {
 } from '../src/errors';
 
 describe('errors', () => {
-  it('each problem class carries its status, title and a type URI derived from the title', () => {
+  it('each problem class carries its status, title and a type URI, /problems/<slug of the title>, relative to the API', () => {
     const cases: Array<[AppError, number, string]> = [
       [new BadRequest('x'), 400, 'bad-request'],
       [new NotFound('order', 'id-1'), 404, 'not-found'],
@@ -24,7 +24,7 @@ describe('errors', () => {
     ];
     for (const [error, status, slug] of cases) {
       expect(error.status).to.equal(status);
-      expect(error.type).to.equal(`https://order-service.dev/problems/${slug}`);
+      expect(error.type).to.equal(`/problems/${slug}`);
       expect(error).to.be.instanceOf(Error);
     }
     expect(new NotFound('order', 'id-1').detail).to.equal('No order with id id-1.');

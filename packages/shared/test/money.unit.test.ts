@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { MAX_CENTS, formatCents, moneyToNumber, toCents } from '../src/money';
+import * as v from 'valibot';
+import { MAX_CENTS, MoneyAmount, formatCents, moneyToNumber, toCents } from '../src/money';
 
 describe('money: exact arithmetic on integer cents', () => {
   it('parses numeric(12,2) text into cents', () => {
@@ -52,5 +53,17 @@ describe('money: exact arithmetic on integer cents', () => {
         expect(total).to.equal(BigInt(amounts.reduce((sum, cents) => sum + cents, 0)));
       }),
     );
+  });
+
+  it('MoneyAmount takes every numeric(12,2) amount as a JSON number, and refuses more than 2 decimals, negatives and NaN', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: MAX_CENTS }), (cents) => {
+        const amount = JSON.parse(moneyToNumber(formatCents(cents)).toString()) as number;
+        expect(v.is(MoneyAmount, amount), String(amount)).to.equal(true);
+      }),
+      { numRuns: 1_000 },
+    );
+    for (const amount of [0.07, 0.3, 24.9, 149, 0]) expect(v.is(MoneyAmount, amount), String(amount)).to.equal(true);
+    for (const amount of [12.345, 0.001, -1, Number.NaN, 0.1 + 0.2, 1e13]) expect(v.is(MoneyAmount, amount), String(amount)).to.equal(false);
   });
 });

@@ -6,6 +6,7 @@ import { requestTimer } from './http/metrics';
 import { openApiDocument } from './http/openapi';
 import { createApiOps, opsRoutes, type ApiOps } from './http/ops';
 import { errorHandler, notFoundHandler } from './http/problem';
+import { problemTypeRoutes } from './http/problem-types';
 import { createRateLimiter } from './http/rate-limit';
 import { requestGuard } from './http/request-guard';
 import { securityHeaders } from './http/security-headers';
@@ -50,6 +51,8 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db) }:
   // swagger-ui-express serves its assets from the package, so /docs works offline. Its inline
   // script needs a relaxed CSP on this one page.
   app.use('/docs', securityHeaders({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
+  // What every problem's `type` resolves to; documentation, so outside /api and its rate limit.
+  app.use('/problems', problemTypeRoutes());
 
   // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
   const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;

@@ -79,24 +79,6 @@ describe('api: health, readiness, metrics, catalog and documentation', () => {
     expect(response.text).to.match(/^nodejs_eventloop_lag_seconds /m);
   });
 
-  it('GET /openapi.json is an OpenAPI 3.1 document of the three paths, built from the validating schemas', async () => {
-    const response = await http.get('/openapi.json');
-    expect(response.status).to.equal(200);
-    const document = response.json<{
-      openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown> }> } }>>;
-    }>();
-    expect(document.openapi).to.equal('3.1.0');
-    expect(Object.keys(document.paths).sort()).to.deep.equal(['/api/orders', '/api/orders/{order_id}', '/api/products']);
-    const body = document.paths['/api/orders']!.post!.requestBody!.content['application/json']!.schema as {
-      required: string[];
-      properties: { items: { minItems: number; maxItems: number; items: { properties: { quantity: Record<string, unknown> } } } };
-    };
-    expect(body.required).to.have.members(['customer_id', 'items', 'shipping_address']);
-    expect(body.properties.items).to.include({ minItems: 1, maxItems: 100 });
-    expect(body.properties.items.items.properties.quantity).to.include({ minimum: 1, maximum: 1000 });
-  });
-
   it('GET /docs renders the document as an HTML page', async () => {
     const redirect = await http.get('/docs');
     expect(redirect.status).to.equal(301);

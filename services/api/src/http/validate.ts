@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import * as v from 'valibot';
 import { BadRequest, ValidationFailed, type InvalidParam } from '@order-service/shared';
 
@@ -23,4 +24,12 @@ export function parseParams<TSchema extends v.GenericSchema>(schema: TSchema, pa
   const result = v.safeParse(schema, params);
   if (result.success) return result.output;
   throw new BadRequest(result.issues.map((issue) => `${issuePath(issue)} ${issue.message}`).join('; '));
+}
+
+/**
+ * Validates the request headers an object schema names (matched case-insensitively), throwing 400
+ * as for path parameters. A header that is not sent is `undefined`, so optional ones may be absent.
+ */
+export function parseHeaders<TEntries extends v.ObjectEntries>(schema: v.ObjectSchema<TEntries, undefined>, req: Request) {
+  return parseParams(schema, Object.fromEntries(Object.keys(schema.entries).map((name) => [name, req.get(name)])));
 }

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { Uuid } from '@order-service/shared';
+import { MoneyAmount, Uuid } from '@order-service/shared';
 
 export const MAX_ITEMS = 100;
 export const MAX_QUANTITY = 1_000;
@@ -60,7 +60,7 @@ export const OrderStatus = v.picklist(['PENDING', 'PROCESSING', 'FAILED']);
 export const OrderCreatedResponse = v.object({
   order_id: Uuid,
   status: v.literal('PENDING'),
-  total_amount: v.number(),
+  total_amount: MoneyAmount,
   created_at: v.pipe(v.string(), v.isoTimestamp()),
 });
 export type OrderCreatedResponse = v.InferOutput<typeof OrderCreatedResponse>;
@@ -75,20 +75,43 @@ export const OrderView = v.object({
     v.object({
       item_id: Uuid,
       product_id: Uuid,
-      quantity: v.number(),
-      price: v.number(),
+      quantity: v.pipe(v.number(), v.integer()),
+      price: MoneyAmount,
     }),
   ),
-  total_amount: v.number(),
+  total_amount: MoneyAmount,
   created_at: v.pipe(v.string(), v.isoTimestamp()),
   updated_at: v.pipe(v.string(), v.isoTimestamp()),
 });
 export type OrderView = v.InferOutput<typeof OrderView>;
 
-export const OrderIdParam = v.object({ order_id: Id });
+export const OrderIdParam = v.object({ order_id: v.pipe(Id, v.description('The order id (a UUID, in any case), as POST /api/orders returned it.')) });
 
 /**
  * Optional `X-Customer-Id` of the caller, set by an authenticating gateway. When present, a GET
  * only shows that customer's own orders.
  */
-export const CustomerIdHeader = v.object({ 'X-Customer-Id': v.optional(Id) });
+export const CustomerIdHeader = v.object({
+  'X-Customer-Id': v.optional(
+    v.pipe(
+      Id,
+      v.description("The caller's customer id, set by an authenticating gateway. Another customer's order then answers 404, exactly like an unknown id."),
+    ),
+  ),
+});
+
+/** Optional `Idempotency-Key` of POST /api/orders. */
+export const IdempotencyKeyHeader = v.object({
+  'Idempotency-Key': v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+      v.maxLength(MAX_IDEMPOTENCY_KEY_LENGTH, `must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`),
+      v.description(
+        "Scoped to the body's customer_id: a retry by the same customer with the same key and body returns the original " +
+          "201 (with Idempotent-Replayed: true), even when the retries race; another body is refused (422). Another customer's " +
+          `use of the same key is a different key. Kept for API_IDEMPOTENCY_RETENTION_HOURS (24 by default).`,
+      ),
+    ),
+  ),
+});

@@ -1,21 +1,12 @@
 import express, { Router, type Request } from 'express';
-import { BadRequest, UnsupportedMediaType } from '@order-service/shared';
+import { UnsupportedMediaType } from '@order-service/shared';
 import { BODY_LIMIT_BYTES } from '../http/body-limit';
-import { parseBody, parseParams } from '../http/validate';
+import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
-import { CustomerIdHeader, MAX_IDEMPOTENCY_KEY_LENGTH, OrderIdParam, PlaceOrderBody } from './order.schemas';
+import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order.schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
-
-function idempotencyKey(req: Request): string | undefined {
-  const key = req.get('idempotency-key');
-  if (key === undefined) return undefined;
-  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    throw new BadRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters.`);
-  }
-  return key;
-}
 
 /** A W3C traceparent header, kept only when well formed. */
 function traceparent(req: Request): string | undefined {
@@ -37,7 +28,7 @@ export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = 
     express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
       // A malformed header is a malformed request (400), whatever the body holds.
-      const key = idempotencyKey(req);
+      const key = parseHeaders(IdempotencyKeyHeader, req)['Idempotency-Key'];
       const input = parseBody(PlaceOrderBody, req.body);
       // The span continues the caller's trace; its context is stored with the outbox row, so the
       // relay, the payment side and the consumer carry the same trace on.
@@ -60,9 +51,7 @@ export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = 
 
   router.get('/:order_id', async (req, res) => {
     const { order_id } = parseParams(OrderIdParam, req.params);
-    const header = req.get('x-customer-id');
-    // Validated only when sent: the common, anonymous read skips the work.
-    const viewer = header === undefined ? undefined : parseParams(CustomerIdHeader, { 'X-Customer-Id': header })['X-Customer-Id'];
+    const viewer = parseHeaders(CustomerIdHeader, req)['X-Customer-Id'];
     res.type('application/json').send(await getOrderJsonFor(reader, order_id, viewer));
   });
 

@@ -1,12 +1,12 @@
 import { Router } from 'express';
 import * as v from 'valibot';
-import { Uuid, moneyToNumber, type Db } from '@order-service/shared';
+import { MoneyAmount, Uuid, moneyToNumber, type Db } from '@order-service/shared';
 import { listProducts } from './products.repository';
 
 export const Product = v.object({
   product_id: Uuid,
   name: v.string(),
-  price: v.number(),
+  price: MoneyAmount,
 });
 
 export function productRoutes(db: Db): Router {

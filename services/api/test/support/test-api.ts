@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { createDb, createLogger, createRedis, type Db, type ReadinessChecks, type RedisClient } from '@order-service/shared';
@@ -31,6 +32,8 @@ export interface TestApiOptions {
 
 export interface TestApi {
   url: string;
+  /** The express app itself, to read its routes. */
+  app: Express;
   /** The app's own pool (through whatever proxy `databaseUrl` names). */
   db: Db;
   redis: RedisClient;
@@ -63,6 +66,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   const server = await listen(app, { port: 0, host: '127.0.0.1', requestTimeoutMs: options.requestTimeoutMs ?? 10_000 });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    app,
     db,
     redis,
     server,
