@@ -83,7 +83,10 @@ export function amqpUrlListProblem(text: string): string | undefined {
   return undefined;
 }
 
-/** An optional RabbitMQ variable: one amqp(s) URL, or a comma-separated list of a cluster's nodes. */
+/**
+ * An optional RabbitMQ variable: one amqp(s) URL, or a comma-separated list of a cluster's nodes.
+ * Kept as the text it was (a single URL reads exactly as before); `amqpConnectionOptions` splits it.
+ */
 export const envAmqpUrls = (fallback: string) =>
   v.pipe(
     v.optional(v.string(), fallback),
@@ -91,7 +94,6 @@ export const envAmqpUrls = (fallback: string) =>
       const problem = dataset.typed ? amqpUrlListProblem(dataset.value) : undefined;
       if (problem) addIssue({ message: problem });
     }),
-    v.transform((value): readonly string[] => Object.freeze(splitList(value))),
   );
 
 export const LogLevel = v.optional(
