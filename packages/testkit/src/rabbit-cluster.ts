@@ -5,12 +5,8 @@ import { join } from 'node:path';
 import { createRabbitNode, freePort, rabbitmqServerScript, type RabbitNode } from './rabbit-node';
 import { waitFor } from './wait';
 
-/**
- * What every node of a test cluster runs with: quorum queue leaders spread over the nodes (the
- * same setting the Compose cluster profile uses), and no partition handling that would pause a
- * minority node the tests want to see recover by itself.
- */
-const CLUSTER_CONFIG = ['queue_leader_locator = balanced', 'cluster_partition_handling = ignore'];
+/** What every node of a test cluster runs with: quorum queue leaders spread over the nodes, as in deploy/rabbitmq/cluster.conf. */
+const CLUSTER_CONFIG = ['queue_leader_locator = balanced'];
 
 /** A RabbitMQ cluster of the test's own on this machine: its own node names, ports and folders. */
 export interface RabbitCluster {
