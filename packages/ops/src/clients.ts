@@ -53,10 +53,9 @@ export function createClients(config: OpsConfig): Clients {
     amqp() {
       amqp ??= (async () => {
         const { Connection } = await import('rabbitmq-client');
-        const { AMQP_CLIENT_OPTIONS } = await import('@order-service/shared/amqp');
+        const { amqpConnectionOptions } = await import('@order-service/shared/amqp');
         const connection = new Connection({
-          ...AMQP_CLIENT_OPTIONS,
-          url: config.RABBITMQ_URL,
+          ...amqpConnectionOptions(config.RABBITMQ_URL),
           connectionName: 'order-service-ops',
           connectionTimeout: timeout,
           acquireTimeout: timeout,

@@ -18,6 +18,8 @@ const read = (path: string) => readFileSync(`${REPO_ROOT}/${path}`, 'utf8');
 
 interface ComposeService {
   image?: string;
+  hostname?: string;
+  volumes?: Array<string | { source?: string; target: string }>;
   build?: unknown;
   command?: string[];
   entrypoint?: string[];
@@ -35,10 +37,10 @@ interface ComposeService {
  * The compose file as Compose itself resolves it. Debian's docker-compose (v1) is what CI installs;
  * the Docker CLI's `docker compose` works too. There is no Docker engine here: `config` needs none.
  */
-async function composeConfig(): Promise<Record<string, ComposeService>> {
+async function composeConfig(options: string[] = []): Promise<Record<string, ComposeService>> {
   const attempts: Array<[string, string[]]> = [
-    ['docker-compose', ['config']],
-    ['docker', ['compose', 'config']],
+    ['docker-compose', [...options, 'config']],
+    ['docker', ['compose', ...options, 'config']],
   ];
   const failures: string[] = [];
   for (const [command, args] of attempts) {
@@ -168,6 +170,57 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
         const environment = services[job.names[0]!]!.environment;
         expect(environment?.API_OPS_PORT ?? environment?.PORT, job.job).to.equal(String(job.port));
         expect(job.job).to.equal(job.names[0]);
+      }
+    });
+  });
+
+  describe('docker-compose.yml, profile cluster', () => {
+    const NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
+    let services: Record<string, ComposeService>;
+    let single: Record<string, ComposeService>;
+
+    before(async () => {
+      [services, single] = await Promise.all([composeConfig(['--env-file', 'deploy/rabbitmq/cluster.env']), composeConfig()]);
+    });
+
+    /** Where a service mounts `target` from (Compose v1 writes volumes as "source:target:mode"). */
+    const mountOf = (service: ComposeService, target: string) =>
+      (service.volumes ?? [])
+        .map((volume) => (typeof volume === 'string' ? { source: volume.split(':')[0], target: volume.split(':')[1] } : volume))
+        .find((volume) => volume.target === target)?.source;
+
+    it('adds two RabbitMQ nodes that join rabbit@rabbitmq by classic config peer discovery', () => {
+      expect(services).to.include.keys(...NODES);
+      for (const name of NODES) expect(services[name]!.hostname, name).to.equal(name);
+      const join = read('deploy/rabbitmq/join.conf');
+      expect(join).to.match(/^cluster_formation\.peer_discovery_backend = classic_config$/m);
+      expect(join).to.match(/^cluster_formation\.classic_config\.nodes\.1 = rabbit@rabbitmq$/m);
+      for (const name of ['rabbitmq-2', 'rabbitmq-3']) {
+        expect(services[name]!.profiles, name).to.deep.equal(['cluster']);
+        expect(mountOf(services[name]!, '/etc/rabbitmq/conf.d/30-join.conf'), name).to.match(/deploy\/rabbitmq\/join\.conf$/);
+        expect(services[name]!.depends_on, name).to.deep.equal({ rabbitmq: { condition: 'service_healthy' } });
+        expect(services[name]!.healthcheck?.test?.[0], name).to.equal('CMD');
+      }
+    });
+
+    it('gives every node the same Erlang cookie (server and CLI tools) and balanced queue leaders', () => {
+      const cookies = NODES.map((name) => services[name]!.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS);
+      expect(new Set(cookies).size).to.equal(1);
+      expect(cookies[0]).to.match(/^-setcookie \S+$/);
+      for (const name of NODES) {
+        expect(services[name]!.environment?.RABBITMQ_CTL_ERL_ARGS, name).to.equal(cookies[0]);
+        expect(mountOf(services[name]!, '/etc/rabbitmq/conf.d/20-cluster.conf'), name).to.match(/deploy\/rabbitmq\/cluster\.conf$/);
+      }
+      expect(read('deploy/rabbitmq/cluster.conf')).to.match(/^queue_leader_locator = balanced$/m);
+    });
+
+    it('points every process at all three nodes, and at the single node without the profile', async () => {
+      const { amqpUrlListProblem, splitList } = await import('@order-service/shared/config');
+      for (const name of APP_SERVICES) {
+        const url = services[name]!.environment?.RABBITMQ_URL;
+        expect(amqpUrlListProblem(url!), name).to.equal(undefined);
+        expect(splitList(url!).map((entry) => new URL(entry).hostname), name).to.deep.equal(NODES);
+        expect(single[name]!.environment?.RABBITMQ_URL, name).to.equal('amqp://guest:guest@rabbitmq:5672');
       }
     });
   });

@@ -1,4 +1,5 @@
-import { Connection, type HeaderFields } from 'rabbitmq-client';
+import { Connection, type ConnectionOptions, type HeaderFields } from 'rabbitmq-client';
+import { splitList } from './config';
 import { Topology } from './events/topology';
 import type { Logger } from './logger';
 
@@ -15,11 +16,31 @@ import type { Logger } from './logger';
 export const AMQP_CLIENT_OPTIONS = { rawBody: true, frameMax: 131_072, noDelay: true } as const;
 
 /**
- * A rabbitmq-client connection that reconnects by itself (with backoff up to `retryHigh`),
- * named so operators can tell processes apart in the management UI.
+ * The connection options for one broker or the nodes of one cluster (`RABBITMQ_URL` as parsed by
+ * the config, or its comma-separated text), merged with AMQP_CLIENT_OPTIONS. Credentials, vhost
+ * and options come from the first URL (the config checked that all agree); with several nodes the
+ * client gets them as `hosts`, connects to the first that answers and, when its node goes away,
+ * reconnects to the next one by itself. A single URL is passed on exactly as before.
  */
-export function createAmqpConnection(url: string, name: string, logger: Logger): Connection {
-  const connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url, connectionName: name, retryLow: 100, retryHigh: 2_000, heartbeat: 10 });
+export function amqpConnectionOptions(urls: string | readonly string[]): ConnectionOptions {
+  const list = typeof urls === 'string' ? splitList(urls) : urls;
+  const [first] = list;
+  if (first === undefined) throw new Error('no RabbitMQ URL given');
+  if (list.length === 1) return { ...AMQP_CLIENT_OPTIONS, url: first };
+  const hosts = list.map((entry) => {
+    const url = new URL(entry);
+    return `${url.hostname}:${url.port || (url.protocol === 'amqps:' ? '5671' : '5672')}`;
+  });
+  return { ...AMQP_CLIENT_OPTIONS, url: first, hosts };
+}
+
+/**
+ * A rabbitmq-client connection that reconnects by itself (with backoff up to `retryHigh`, to the
+ * next node of the list when there are several), named so operators can tell processes apart in
+ * the management UI.
+ */
+export function createAmqpConnection(urls: string | readonly string[], name: string, logger: Logger): Connection {
+  const connection = new Connection({ ...amqpConnectionOptions(urls), connectionName: name, retryLow: 100, retryHigh: 2_000, heartbeat: 10 });
   connection.on('error', (error) => logger.warn({ err: error.message }, 'rabbitmq connection error'));
   connection.on('connection', () => logger.info('rabbitmq connected'));
   return connection;

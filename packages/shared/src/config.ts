@@ -48,6 +48,54 @@ export const envBool = (fallback: boolean) =>
 
 export const envPort = (fallback: number) => envInt(fallback, 0, 65535);
 
+/** The entries of a comma-separated list, trimmed, without empty ones. */
+export function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** A URL with its host and port left out: what every node of one cluster must share. */
+const withoutHost = (url: URL) => `${url.protocol}//${url.username}:${url.password}@${url.pathname}${url.search}`;
+
+/**
+ * Why `text` is not a usable list of the nodes of one RabbitMQ cluster, or undefined when it is:
+ * each entry an amqp:// or amqps:// URL, and all of them alike but for host and port (the same
+ * credentials, vhost and options), since one connection fails over between them.
+ */
+export function amqpUrlListProblem(text: string): string | undefined {
+  const entries = splitList(text);
+  if (entries.length === 0) return 'must be an amqp:// or amqps:// URL, or a comma-separated list of them';
+  const parsed: URL[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const where = entries.length > 1 ? `entry ${index + 1} ` : '';
+    if (!URL.canParse(entry)) return `${where}must be a URL starting with amqp:// or amqps://`;
+    const url = new URL(entry);
+    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') return `${where}must start with amqp:// or amqps://`;
+    // The client takes the nodes of a list as "host:port", which an IPv6 literal cannot be.
+    if (entries.length > 1 && url.hostname.startsWith('[')) return `${where}must name its host, not an IPv6 literal, in a list of nodes`;
+    parsed.push(url);
+  }
+  const first = withoutHost(parsed[0]!);
+  const other = parsed.findIndex((url) => withoutHost(url) !== first);
+  if (other !== -1) return `entry ${other + 1} must have the same scheme, credentials, vhost and options as entry 1 (nodes of one cluster)`;
+  return undefined;
+}
+
+/**
+ * An optional RabbitMQ variable: one amqp(s) URL, or a comma-separated list of a cluster's nodes.
+ * Kept as the text it was (a single URL reads exactly as before); `amqpConnectionOptions` splits it.
+ */
+export const envAmqpUrls = (fallback: string) =>
+  v.pipe(
+    v.optional(v.string(), fallback),
+    v.rawCheck(({ dataset, addIssue }) => {
+      const problem = dataset.typed ? amqpUrlListProblem(dataset.value) : undefined;
+      if (problem) addIssue({ message: problem });
+    }),
+  );
+
 export const LogLevel = v.optional(
   v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level'),
   'info',
@@ -56,7 +104,8 @@ export const LogLevel = v.optional(
 /** Variables every process reads. */
 export const CommonEnv = {
   DATABASE_URL: envUrl('postgres://postgres@127.0.0.1:5432/orders', ['postgres', 'postgresql']),
-  RABBITMQ_URL: envUrl('amqp://guest:guest@127.0.0.1:5672', ['amqp', 'amqps']),
+  /** One node, or the comma-separated nodes of one cluster: each connection fails over between them. */
+  RABBITMQ_URL: envAmqpUrls('amqp://guest:guest@127.0.0.1:5672'),
   REDIS_URL: envUrl('redis://127.0.0.1:6379/0', ['redis', 'rediss']),
   LOG_LEVEL: LogLevel,
   /** Connections in this process's Postgres pool. */

@@ -12,3 +12,4 @@ export * from './order-cache';
 export * from './periodic';
 export * from './redis';
 export * from './shutdown';
+export * from './renewing-publisher';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as v from 'valibot';
-import { CommonEnv, ConfigError, envBool, envInt, envNumber, envPort, envUrl, loadConfig } from '../src/config';
+import { CommonEnv, ConfigError, envBool, envInt, envNumber, envPort, envUrl, loadConfig, splitList } from '../src/config';
 
 /** The problems loadConfig reports for `env`, or an empty list when it loads. */
 function problems(schema: v.GenericSchema<Record<string, unknown>, object>, env: Record<string, string | undefined>): string[] {
@@ -91,5 +91,43 @@ describe('environment building blocks', () => {
     const url = envUrl('redis://localhost', ['redis', 'rediss']);
     expect(load(url, 'rediss://cache:6380/2').success).to.equal(true);
     for (const bad of ['http://cache', 'cache:6379', 'redis']) expect(load(url, bad).success, bad).to.equal(false);
+  });
+});
+
+describe('RABBITMQ_URL', () => {
+  const Schema = v.object({ RABBITMQ_URL: CommonEnv.RABBITMQ_URL });
+  const load = (value: string) => splitList(loadConfig(Schema, { RABBITMQ_URL: value }).RABBITMQ_URL);
+
+  it('is one URL by default, as before', () => {
+    expect(loadConfig(Schema, {}).RABBITMQ_URL).to.equal('amqp://guest:guest@127.0.0.1:5672');
+  });
+
+  it('takes the comma-separated nodes of one cluster, trimmed', () => {
+    expect(load(' amqp://u:p@rabbit-1:5672/orders , amqp://u:p@rabbit-2:5673/orders,amqp://u:p@rabbit-3/orders ,')).to.deep.equal([
+      'amqp://u:p@rabbit-1:5672/orders',
+      'amqp://u:p@rabbit-2:5673/orders',
+      'amqp://u:p@rabbit-3/orders',
+    ]);
+  });
+
+  it('names the entry that is not an amqp URL', () => {
+    const found = problems(Schema, { RABBITMQ_URL: 'amqp://a:5672,http://b:5672' });
+    expect(found).to.have.length(1);
+    expect(found[0]).to.match(/^RABBITMQ_URL entry 2 must start with amqp:\/\/ or amqps:\/\//);
+    expect(problems(Schema, { RABBITMQ_URL: 'amqp://a,not a url' })[0]).to.include('entry 2 must be a URL');
+  });
+
+  it('refuses nodes whose credentials, vhost or scheme differ: one connection fails over between them', () => {
+    for (const other of ['amqp://guest:other@b:5672/v', 'amqp://admin:guest@b:5672/v', 'amqp://guest:guest@b:5672/w', 'amqps://guest:guest@b:5671/v']) {
+      const found = problems(Schema, { RABBITMQ_URL: `amqp://guest:guest@a:5672/v,${other}` });
+      expect(found, other).to.have.length(1);
+      expect(found[0], other).to.include('entry 2 must have the same scheme, credentials, vhost and options as entry 1');
+    }
+  });
+
+  it('refuses an empty list and IPv6 literals in a list', () => {
+    expect(problems(Schema, { RABBITMQ_URL: ' , ' })[0]).to.include('must be an amqp:// or amqps:// URL');
+    expect(problems(Schema, { RABBITMQ_URL: 'amqp://[::1]:5672,amqp://b:5672' })[0]).to.include('entry 1 must name its host');
+    expect(load('amqp://[::1]:5672')).to.deep.equal(['amqp://[::1]:5672']);
   });
 });

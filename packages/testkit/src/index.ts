@@ -5,3 +5,5 @@ export * from './rabbit';
 export * from './wait';
 export * from './http';
 export * from './redis';
+export * from './rabbit-node';
+export * from './rabbit-cluster';

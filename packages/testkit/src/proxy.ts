@@ -10,6 +10,8 @@ export interface TcpProxy {
   port: number;
   /** `target` with its host and port replaced by the proxy's. */
   url(target: string): string;
+  /** Client connections open through the proxy now. */
+  connections(): number;
   cut(): void;
   stall(): void;
   restore(): void;
@@ -19,6 +21,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let mode: 'open' | 'cut' | 'stall' = 'open';
   const sockets = new Set<net.Socket>();
+  const clients = new Set<net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -26,6 +29,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   };
   const server = net.createServer((client) => {
     track(client);
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     if (mode === 'cut') return client.destroy();
     if (mode === 'stall') return; // hold the socket, answer nothing
     const upstream = net.connect(targetPort, targetHost);
@@ -47,6 +52,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       url.port = String(port);
       return url.toString();
     },
+    connections: () => clients.size,
     cut() {
       mode = 'cut';
       dropAll();

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Connection } from 'rabbitmq-client';
-import { createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown, startOpsServer } from '@order-service/shared';
+import { amqpConnectionOptions, createDb, createLogger, createRedis, exitOnStartupError, loadConfig, onShutdown, startOpsServer } from '@order-service/shared';
 import { startTelemetry } from '@order-service/shared/telemetry';
 import { createApp } from './app';
 import { createApiOps } from './http/ops';
@@ -26,7 +26,7 @@ const db = createDb(config.DATABASE_URL, {
 });
 const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, cachedReads: ORDER_READS_KEPT });
 // Only for /readyz: the API itself never publishes (the relay does, from the outbox).
-const rabbit = new Connection({ url: config.RABBITMQ_URL, connectionName: 'order-service-api', retryHigh: 5_000 });
+const rabbit = new Connection({ ...amqpConnectionOptions(config.RABBITMQ_URL), connectionName: 'order-service-api', retryHigh: 5_000 });
 rabbit.on('error', (error) => logger.debug({ err: error.message }, 'rabbitmq connection error'));
 
 const ops = createApiOps(db, {

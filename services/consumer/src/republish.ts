@@ -1,5 +1,5 @@
 import type { AsyncMessage, Connection } from 'rabbitmq-client';
-import { Topology, carriedProperties } from '@order-service/shared';
+import { Topology, carriedProperties, createRenewingPublisher } from '@order-service/shared';
 import { deadLetterExchange, paymentDlqBinding, paymentDlqOptions, paymentRetryQueueOptions } from './topology';
 
 /** Why a message was dead-lettered, as a stable code for tooling (the reason header is prose). */
@@ -51,7 +51,7 @@ export interface Republisher {
  * absorbs). Every copy keeps the body exactly as it arrived.
  */
 export function createRepublisher(connection: Connection, now: () => number = Date.now): Republisher {
-  const publisher = connection.createPublisher({
+  const publisher = createRenewingPublisher(connection, {
     confirm: true,
     maxAttempts: 3,
     // Declared before the first publish and again after every reconnect.

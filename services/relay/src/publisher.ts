@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
+import { createRenewingPublisher } from '@order-service/shared';
 import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
@@ -41,10 +42,11 @@ const describe = (error: unknown) => {
 /**
  * A confirm-mode publisher that pipelines a whole batch: every message is written at once and
  * the confirms come back asynchronously. The client's own retries are off (`maxAttempts: 1`):
- * a failure goes back to the outbox, which retries with backoff and parks in the end.
+ * a failure goes back to the outbox, which retries with backoff and parks in the end. A nack or
+ * a confirm that never came (a cluster node died with it) moves the next batch to a new channel.
  */
 export function createOutboxPublisher(connection: Connection, options: { timeoutMs: number; knownExchanges: string[] }): OutboxPublisher {
-  const publisher = connection.createPublisher({ confirm: true, maxAttempts: 1 });
+  const publisher = createRenewingPublisher(connection, { confirm: true, maxAttempts: 1 });
   const known = new Set(['', ...options.knownExchanges]);
 
   /**
@@ -93,8 +95,9 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
         ),
       );
     }
-    await Promise.race([Promise.all(sends), timedOut]);
+    const settledInTime = await Promise.race([Promise.all(sends).then(() => true), timedOut.then(() => false)]);
     clearTimeout(timer);
+    if (!settledInTime) publisher.renew();
     // Whatever is still unconfirmed counts as failed now; a late confirm changes nothing (the
     // row is retried and published again, which at-least-once allows).
     return rows.map((row, index) => {

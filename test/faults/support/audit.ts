@@ -24,14 +24,14 @@ export interface Audit {
   close(): Promise<void>;
 }
 
-export function startAudit(connection: Connection): Audit {
+export function startAudit(connection: Connection, queueArguments?: Record<string, unknown>): Audit {
   const events = new Map<string, AuditedEvent>();
   let total = 0;
   const binding = { queue: AUDIT_QUEUE, exchange: Topology.ordersExchange, routingKey: '#' };
   const consumer: Consumer = connection.createConsumer(
     {
       queue: AUDIT_QUEUE,
-      queueOptions: { queue: AUDIT_QUEUE, durable: true },
+      queueOptions: { queue: AUDIT_QUEUE, durable: true, ...(queueArguments ? { arguments: queueArguments } : {}) },
       queueBindings: [binding],
       qos: { prefetchCount: 500 },
     },

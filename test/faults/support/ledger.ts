@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
-import { rabbitmqctl, waitFor } from '@order-service/testkit';
+import { waitFor } from '@order-service/testkit';
 import { SIMULATOR_QUEUE } from '../../../services/consumer/src/simulator/simulator';
 import { AUDIT_QUEUE } from './audit';
 import type { FaultSystem } from './system';
@@ -104,7 +104,7 @@ async function backlog(system: FaultSystem, since: Mark) {
 
 /** `rabbitmqctl list_queues` counts ready and unacknowledged messages, which a passive declare does not. */
 async function brokerCounts(system: FaultSystem): Promise<Map<string, number>> {
-  const text = await rabbitmqctl('list_queues', '-p', system.vhost.name, '--no-table-headers', 'name', 'messages');
+  const text = await system.ctl('list_queues', '-p', system.vhost.name, '--no-table-headers', 'name', 'messages');
   return new Map(
     text
       .trim()

@@ -1,9 +1,10 @@
 import { Connection } from 'rabbitmq-client';
-import { createLogger, createRedis, declareOrdersExchange, orderCacheKey, type RedisClient } from '@order-service/shared';
+import { amqpConnectionOptions, createLogger, createRedis, declareOrdersExchange, orderCacheKey, type RedisClient } from '@order-service/shared';
 import {
   BASE_REDIS_URL,
   createTestDatabase,
   createTestVhost,
+  rabbitmqctl,
   startTcpProxy,
   waitFor,
   type TcpProxy,
@@ -39,6 +40,29 @@ const ROLE_ENV: Record<Role, Record<string, string>> = {
 
 const ROLES = ['api', 'relay', 'consumer', 'simulator'] as const;
 
+/**
+ * Where the system's RabbitMQ is: the host's broker (the default), or a cluster of the test's own.
+ * With a broker given, every process gets `clientUrl` (a cluster's nodes, behind proxies of the
+ * broker's own) instead of the relay and consumer proxies.
+ */
+export interface SystemBroker {
+  createVhost(name: string): Promise<TestVhost>;
+  /** RABBITMQ_URL of the system's processes. */
+  clientUrl(vhost: TestVhost): string;
+  /** RABBITMQ_URL of the system's own admin and audit connection (never proxied). */
+  adminUrl(vhost: TestVhost): string;
+  ctl(...args: string[]): Promise<string>;
+  /** Arguments of the audit queue: a quorum queue on a cluster, so that losing a node loses no record. */
+  auditQueueArguments?: Record<string, unknown>;
+}
+
+const hostBroker: SystemBroker = {
+  createVhost: (name) => createTestVhost(name),
+  clientUrl: (vhost) => vhost.url,
+  adminUrl: (vhost) => vhost.url,
+  ctl: rabbitmqctl,
+};
+
 export interface Product {
   product_id: string;
   price: number;
@@ -52,6 +76,8 @@ export interface Product {
 export interface FaultSystem {
   database: TestDatabase;
   vhost: TestVhost;
+  /** rabbitmqctl against the system's broker. */
+  ctl(...args: string[]): Promise<string>;
   /** The system's own AMQP connection (never proxied): audit, queue depths, topology faults. */
   admin: Connection;
   /** A Redis client of the system's own, for checks and cleanup (never proxied). */
@@ -77,9 +103,10 @@ const hostPort = (url: string, defaultPort: number): [string, number] => {
   return [parsed.hostname, Number(parsed.port || defaultPort)];
 };
 
-export async function startSystem(name = 'faults'): Promise<FaultSystem> {
-  const [database, vhost] = await Promise.all([createTestDatabase(name), createTestVhost(name)]);
-  const admin = new Connection({ url: vhost.url, connectionName: `${name}-admin`, retryLow: 100, retryHigh: 1_000 });
+export async function startSystem(name = 'faults', { broker }: { broker?: SystemBroker } = {}): Promise<FaultSystem> {
+  const amqp = broker ?? hostBroker;
+  const [database, vhost] = await Promise.all([createTestDatabase(name), amqp.createVhost(name)]);
+  const admin = new Connection({ ...amqpConnectionOptions(amqp.adminUrl(vhost)), connectionName: `${name}-admin`, retryLow: 100, retryHigh: 1_000 });
   admin.on('error', () => {});
   const redis = createRedis(BASE_REDIS_URL, createLogger('faults', 'silent'));
   const [amqpHost, amqpPort] = hostPort(vhost.url, 5672);
@@ -96,23 +123,24 @@ export async function startSystem(name = 'faults'): Promise<FaultSystem> {
   // The audit queue exists before anything can be published, so it sees every event.
   await declareOrdersExchange(admin);
   await declarePaymentTopology(admin);
-  const audit = startAudit(admin);
+  const audit = startAudit(admin, amqp.auditQueueArguments);
   await waitFor(() => admin.queueDeclare({ queue: 'fault-audit', passive: true }), { timeoutMs: 20_000, what: 'the audit queue' });
 
   const processes: Partial<Record<Role, RunningProcess>> = {};
   let catalog: Product[] | undefined;
 
   const env = (role: Role, extra: Record<string, string> = {}): Record<string, string> => {
-    const base = { DATABASE_URL: database.url, RABBITMQ_URL: vhost.url, REDIS_URL: BASE_REDIS_URL, ...ROLE_ENV[role] };
+    const base = { DATABASE_URL: database.url, RABBITMQ_URL: amqp.clientUrl(vhost), REDIS_URL: BASE_REDIS_URL, ...ROLE_ENV[role] };
     if (role === 'api') Object.assign(base, { DATABASE_URL: apiPostgres.url(database.url), REDIS_URL: apiRedis.url(BASE_REDIS_URL) });
-    if (role === 'relay') base.RABBITMQ_URL = relayAmqp.url(vhost.url);
-    if (role === 'consumer') base.RABBITMQ_URL = consumerAmqp.url(vhost.url);
+    if (role === 'relay' && !broker) base.RABBITMQ_URL = relayAmqp.url(vhost.url);
+    if (role === 'consumer' && !broker) base.RABBITMQ_URL = consumerAmqp.url(vhost.url);
     return { ...base, ...extra };
   };
 
   const system: FaultSystem = {
     database,
     vhost,
+    ctl: amqp.ctl,
     admin,
     redis,
     audit,

@@ -1,7 +1,7 @@
 import { ConsumerStatus, type Connection } from 'rabbitmq-client';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import * as v from 'valibot';
-import { OrderCreated, Topology, declareOrdersExchange, type Logger } from '@order-service/shared';
+import { OrderCreated, Topology, createRenewingPublisher, declareOrdersExchange, type Logger } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
 import { bodyText } from '../parse-event';
 import { pause } from '../retry';
@@ -37,7 +37,7 @@ export interface SimulatorDeps {
  * order's traceparent on. A demo and test tool; not part of the order service.
  */
 export function startSimulator({ connection, logger, metrics, config }: SimulatorDeps) {
-  const publisher = connection.createPublisher({ confirm: true, maxAttempts: 3, exchanges: [paymentsExchange] });
+  const publisher = createRenewingPublisher(connection, { confirm: true, maxAttempts: 3, exchanges: [paymentsExchange] });
   const stopping = new AbortController();
   const queueOptions = { queue: SIMULATOR_QUEUE, durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
 
