@@ -16,6 +16,12 @@ export interface ClaimedRow {
   body: string;
 }
 
+/** The rows a claim locked, and the lowest id among the rows it looked at (undefined when it locked none). */
+export interface Claim {
+  rows: ClaimedRow[];
+  firstCandidateId?: string;
+}
+
 /**
  * Claims up to `size` due rows with ids above `after` by locking them in the caller's transaction,
  * which stays open while the batch is on the wire and ends with `settleRows`: the lock is the
@@ -37,8 +43,8 @@ export interface ClaimedRow {
  * whole table), so its cost never depends on how many rows other relays hold or how large the
  * table is. Rows leased by a relay of the earlier design (`locked_until`) are respected.
  */
-export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'): Promise<ClaimedRow[]> {
-  const { rows } = await sql<ClaimedRow>`
+export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'): Promise<Claim> {
+  const { rows } = await sql<ClaimedRow & { first_candidate: string }>`
     WITH candidates AS MATERIALIZED (
       SELECT id, aggregate_id FROM outbox
       WHERE published_at IS NULL AND parked_at IS NULL AND next_attempt_at <= now()
@@ -49,7 +55,7 @@ export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'
       FOR UPDATE SKIP LOCKED
     )
     SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, created_at,
-           attempts + 1 AS attempts, payload::text AS body
+           attempts + 1 AS attempts, payload::text AS body, (SELECT min(id) FROM candidates)::text AS first_candidate
     FROM outbox
     -- \`= ANY(ARRAY(...))\` reads by primary key; \`IN (...)\` may be planned as a join over the whole table.
     WHERE id = any(array(
@@ -61,7 +67,7 @@ export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'
       ORDER BY c.id
       LIMIT ${size}))
     ORDER BY id`.execute(trx);
-  return rows;
+  return { rows: rows.map(({ first_candidate: _, ...row }) => row), firstCandidateId: rows[0]?.first_candidate };
 }
 
 /** How one claimed row ends: published, or failed and retried after `delayMs`, or parked. */

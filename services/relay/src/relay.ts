@@ -5,7 +5,8 @@ import type { CrashPoint, RelaySettings } from './config';
 import { startOutboxListener } from './listener';
 import type { RelayMetrics } from './metrics';
 import { withDeadline } from './deadline';
-import { claimBatch, type ClaimedRow } from './outbox.repository';
+import { createClaimFloor } from './claim-floor';
+import { claimBatch, type Claim, type ClaimedRow } from './outbox.repository';
 import { createOutboxPublisher } from './publisher';
 import { startRetention } from './retention';
 import { createWakeup } from './wakeup';
@@ -106,12 +107,12 @@ export function startRelay(deps: RelayDeps): Relay {
    * then its rows are simply free again).
    */
   function startBatch(limit: number, after: string) {
-    let onClaimed!: (rows: ClaimedRow[]) => void;
-    const claimed = new Promise<ClaimedRow[]>((resolve) => (onClaimed = resolve));
+    let onClaimed!: (claim: Claim) => void;
+    const claimed = new Promise<Claim>((resolve) => (onClaimed = resolve));
     const settled = db.transaction().execute(async (trx) => {
-      const rows = await claimBatch(trx, limit, after);
-      onClaimed(rows);
-      return rows.length === 0 ? undefined : settleBatch(settleDeps, trx, rows);
+      const claim = await claimBatch(trx, limit, after);
+      onClaimed(claim);
+      return claim.rows.length === 0 ? undefined : settleBatch(settleDeps, trx, claim.rows);
     });
     return { claimed: Promise.race([claimed, settled.then(() => claimed)]), settled };
   }
@@ -123,10 +124,7 @@ export function startRelay(deps: RelayDeps): Relay {
     let caughtUp = true;
     // The wait after an empty claim: short right after work was found, doubling to the poll interval.
     let idleMs = FAST_POLL_MS;
-    // Claims start above the first id of the last batch ('0': from the start, which one claim per
-    // poll interval does anyway; see claimBatch).
-    let floor = '0';
-    let fromStartAt = -Infinity;
+    const floor = createClaimFloor(settings.pollIntervalMs);
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -144,21 +142,22 @@ export function startRelay(deps: RelayDeps): Relay {
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = Date.now();
-      const fromStart = claimStarted - fromStartAt >= settings.pollIntervalMs;
-      if (fromStart) fromStartAt = claimStarted;
-      const batch = startBatch(limit, fromStart ? '0' : floor);
+      const batch = startBatch(limit, floor.next());
       deps.metrics.claims.inc();
       let rows: ClaimedRow[];
       try {
-        rows = await batch.claimed;
+        const claim = await batch.claimed;
+        rows = claim.rows;
+        if (claim.firstCandidateId !== undefined) floor.claimed(claim.firstCandidateId);
         statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: Date.now() - claimStarted });
         logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
         caughtUp = rows.length < limit;
         failures = 0;
-        if (rows.length > 0) floor = String(BigInt(rows[0]!.id) - 1n);
       } catch (error) {
         statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Date.now() - claimStarted, error });
         failures += 1;
+        // It may have been the claim from the start; the next one is, and one after its lease ran out.
+        floor.rescanIn(0, settings.leaseMs);
         logger.warn({ err: (error as Error).message, failures }, 'claiming outbox rows failed; retrying');
         // Back off (Postgres is likely away); only a hint cuts it short.
         wakeup.clear();
@@ -175,10 +174,14 @@ export function startRelay(deps: RelayDeps): Relay {
         .then((settled) => {
           if (!settled) return;
           reportSettled(settleDeps, settled);
-          if (settled.firstRetryMs !== undefined) wakeup.wakeAfter(settled.firstRetryMs);
+          if (settled.firstRetryMs === undefined) return;
+          wakeup.wakeAfter(settled.firstRetryMs);
+          floor.rescanIn(settled.firstRetryMs);
         })
         .catch((error: unknown) => {
-          // The transaction is gone, and with it the locks: the rows can be claimed again at once.
+          // The transaction is gone, and with it the locks: the rows can be claimed again at once, or,
+          // if only the relay's side of the connection died, once the server ended it (the lease).
+          floor.rescanIn(0, settings.leaseMs);
           logger.error({ err: error }, 'outbox batch failed; its rows will be claimed again');
         })
         .finally(() => {

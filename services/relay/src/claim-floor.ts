@@ -1,0 +1,36 @@
+/**
+ * Where the relay's next claim starts (see claimBatch): above the lowest row its last claim saw,
+ * so that a busy relay does not walk the dead index entries of everything published before, or
+ * from the start of the table. It claims from the start
+ * - at least once per `fromStartEveryMs` (a row that committed late, a row another relay let go);
+ * - after one of its batches failed: at once, and again once the server has ended the failed
+ *   transaction (a session cut off from the relay holds its locks until the lease runs out);
+ * - when the first retry it scheduled comes due (a retried row stays below the floor).
+ * Rows another relay held and let go are found by the claim from the start once per interval.
+ */
+export function createClaimFloor(fromStartEveryMs: number, now: () => number = Date.now) {
+  const FROM_START = '0';
+  let floor = FROM_START;
+  let fromStartAt = -Infinity;
+  // When a claim must start from the start again, earliest first.
+  let rescans: number[] = [];
+  return {
+    /** The id the next claim starts above ('0' is the start: ids begin at 1). */
+    next(): string {
+      const at = now();
+      const due = rescans.length > 0 && rescans[0]! <= at;
+      if (at - fromStartAt < fromStartEveryMs && !due) return floor;
+      fromStartAt = at;
+      rescans = rescans.filter((rescanAt) => rescanAt > at);
+      return FROM_START;
+    },
+    /** A claim locked rows; `firstCandidateId` is the lowest id it locked or passed over for an earlier row of its order. */
+    claimed(firstCandidateId: string): void {
+      floor = String(BigInt(firstCandidateId) - 1n);
+    },
+    /** Rows below the floor are due again in `ms`: claim from the start then. */
+    rescanIn(...delaysMs: number[]): void {
+      rescans = [...rescans, ...delaysMs.map((ms) => now() + ms)].sort((a, b) => a - b);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { createClaimFloor } from '../src/claim-floor';
+
+describe('relay: where a claim starts', () => {
+  function floorAt(fromStartEveryMs: number) {
+    let now = 1_000;
+    const floor = createClaimFloor(fromStartEveryMs, () => now);
+    return { floor, advance: (ms: number) => (now += ms) };
+  }
+
+  it('claims from the start first, then above the lowest row the last claim saw', () => {
+    const { floor, advance } = floorAt(1_000);
+    expect(floor.next()).to.equal('0');
+    floor.claimed('101');
+    advance(10);
+    expect(floor.next()).to.equal('100');
+    floor.claimed('250');
+    advance(10);
+    expect(floor.next()).to.equal('249');
+  });
+
+  it('claims from the start again once per interval, so a row that committed late is found', () => {
+    const { floor, advance } = floorAt(1_000);
+    floor.next();
+    floor.claimed('500');
+    advance(999);
+    expect(floor.next()).to.equal('499');
+    advance(1);
+    expect(floor.next()).to.equal('0');
+    expect(floor.next()).to.equal('499');
+  });
+
+  it('claims from the start at once after a failed batch, and when a retry comes due', () => {
+    const { floor, advance } = floorAt(60_000);
+    floor.next();
+    floor.claimed('500');
+    floor.rescanIn(0);
+    expect(floor.next()).to.equal('0');
+    expect(floor.next()).to.equal('499');
+    floor.rescanIn(300);
+    floor.rescanIn(200);
+    advance(199);
+    expect(floor.next()).to.equal('499');
+    advance(1);
+    expect(floor.next()).to.equal('0');
+    expect(floor.next()).to.equal('499');
+    advance(100);
+    expect(floor.next(), 'the second rescan').to.equal('0');
+    expect(floor.next()).to.equal('499');
+  });
+
+  it('keeps ids exact past 2^53', () => {
+    const { floor } = floorAt(1_000);
+    floor.next();
+    floor.claimed('9007199254740993');
+    expect(floor.next()).to.equal('9007199254740992');
+  });
+});
