@@ -10,6 +10,7 @@ export interface ClaimedRow {
   exchange: string;
   routing_key: string;
   traceparent: string | null;
+  tracestate: string | null;
   created_at: Date;
   /** Attempts including this one. */
   attempts: number;
@@ -42,7 +43,7 @@ export async function claimBatch(trx: Transaction<DB>, size: number): Promise<Cl
       LIMIT ${size + Math.min(size, 64)}
       FOR UPDATE SKIP LOCKED
     )
-    SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, created_at,
+    SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, tracestate, created_at,
            attempts + 1 AS attempts, payload::text AS body
     FROM outbox
     -- \`= ANY(ARRAY(...))\` reads by primary key; \`IN (...)\` may be planned as a join over the whole table.

@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
+import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
 import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
@@ -15,8 +16,8 @@ export interface OutboxPublisher {
   close(): Promise<void>;
 }
 
-/** The AMQP properties the contract promises for every event. */
-export function envelopeOf(row: ClaimedRow): Envelope {
+/** The AMQP properties the contract promises for every event, with the trace context headers of its publish span. */
+export function envelopeOf(row: ClaimedRow, traceHeaders?: Record<string, string>): Envelope {
   return {
     exchange: row.exchange,
     routingKey: row.routing_key,
@@ -26,7 +27,7 @@ export function envelopeOf(row: ClaimedRow): Envelope {
     correlationId: row.aggregate_id,
     type: row.event_type,
     timestamp: Math.floor(row.created_at.getTime() / 1000),
-    ...(row.traceparent ? { headers: { traceparent: row.traceparent } } : {}),
+    ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
   };
 }
 
@@ -83,7 +84,13 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
       if (sends.length > 0 && sends.length % SEND_SLICE === 0) await setImmediate();
       // A Buffer body keeps our content type (the client would label a string text/plain).
       sends.push(
-        publisher.send(envelopeOf(row), Buffer.from(row.body)).then(
+        // A span per event continues the order's trace (the outbox row's context) until the confirm.
+        withSpan(
+          `${row.exchange} publish`,
+          { traceparent: row.traceparent, tracestate: row.tracestate },
+          (span) => publisher.send(envelopeOf(row, injectTraceHeaders({}, span)), Buffer.from(row.body)),
+          { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': row.event_id } },
+        ).then(
           () => {
             outcomes[index] ??= { row, ok: true, confirmedAt: Date.now() };
           },
