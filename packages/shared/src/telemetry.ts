@@ -34,6 +34,11 @@ export interface Telemetry {
 /** Headers, or an outbox row's trace columns: the carrier of a W3C trace context. */
 export type TraceCarrier = Record<string, unknown>;
 
+let sdkRunning = false;
+
+/** True while the SDK started by `startTelemetry` runs: a hot path may skip span work without it. */
+export const tracingEnabled = (): boolean => sdkRunning;
+
 // The SDK replaces this with the propagators OTEL_PROPAGATORS names (W3C trace context and baggage by default).
 propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 
@@ -72,7 +77,14 @@ export async function startTelemetry(
   // Lets the SDK register the propagators it is configured with, in place of the default above.
   propagation.disable();
   sdk.start();
-  return { enabled: true, shutdown: () => sdk.shutdown() };
+  sdkRunning = true;
+  return {
+    enabled: true,
+    shutdown: async () => {
+      sdkRunning = false;
+      await sdk.shutdown();
+    },
+  };
 }
 
 /** The trace context carried by message headers or an outbox row; the root context when there is none or it is malformed. */

@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace } from '@open
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { node, tracing } from '@opentelemetry/sdk-node';
 import { expect } from 'chai';
-import { contextFromHeaders, injectTraceHeaders, requestContext, startTelemetry, traceFields, withSpan } from '../src/telemetry';
+import { contextFromHeaders, injectTraceHeaders, requestContext, startTelemetry, traceFields, tracingEnabled, withSpan } from '../src/telemetry';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
@@ -78,6 +78,7 @@ describe('telemetry helpers', () => {
     it('startTelemetry does nothing when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
       const telemetry = await startTelemetry('test', {});
       expect(telemetry.enabled).to.equal(false);
+      expect(tracingEnabled()).to.equal(false);
       await telemetry.shutdown();
     });
   });
@@ -135,11 +136,13 @@ describe('telemetry helpers', () => {
     const telemetry = await startTelemetry('test', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     try {
       expect(telemetry.enabled).to.equal(true);
+      expect(tracingEnabled()).to.equal(true);
       expect(trace.getTracer('t').startSpan('s').spanContext().traceId).not.to.equal('0'.repeat(32));
       // The SDK's propagators (OTEL_PROPAGATORS, W3C trace context by default) took over.
       expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: TRACEPARENT }))).to.deep.equal({ traceparent: TRACEPARENT });
     } finally {
       await telemetry.shutdown();
+      expect(tracingEnabled()).to.equal(false);
       resetGlobals();
     }
   });

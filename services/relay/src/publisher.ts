@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
-import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
+import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
 import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
@@ -16,8 +16,12 @@ export interface OutboxPublisher {
   close(): Promise<void>;
 }
 
-/** The AMQP properties the contract promises for every event, with the trace context headers of its publish span. */
-export function envelopeOf(row: ClaimedRow, traceHeaders?: Record<string, string>): Envelope {
+/** The trace context the API stored with the row, as headers; without the SDK the relay passes it on as it is. */
+const storedTraceHeaders = (row: ClaimedRow) =>
+  row.traceparent ? { traceparent: row.traceparent, ...(row.tracestate ? { tracestate: row.tracestate } : {}) } : undefined;
+
+/** The AMQP properties the contract promises for every event, with the trace context to carry on. */
+export function envelopeOf(row: ClaimedRow, traceHeaders: Record<string, string> | undefined = storedTraceHeaders(row)): Envelope {
   return {
     exchange: row.exchange,
     routingKey: row.routing_key,
@@ -83,14 +87,19 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
       // runs meanwhile (and the confirms) be read between them instead of after the whole batch.
       if (sends.length > 0 && sends.length % SEND_SLICE === 0) await setImmediate();
       // A Buffer body keeps our content type (the client would label a string text/plain).
+      const body = Buffer.from(row.body);
+      // With the SDK, a span per event continues the order's trace (the row's context) until the
+      // confirm; without it, nothing is parsed or made per event.
+      const sent = tracingEnabled()
+        ? withSpan(
+            `${row.exchange} publish`,
+            { traceparent: row.traceparent, tracestate: row.tracestate },
+            (span) => publisher.send(envelopeOf(row, injectTraceHeaders({}, span)), body),
+            { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': row.event_id } },
+          )
+        : publisher.send(envelopeOf(row), body);
       sends.push(
-        // A span per event continues the order's trace (the outbox row's context) until the confirm.
-        withSpan(
-          `${row.exchange} publish`,
-          { traceparent: row.traceparent, tracestate: row.tracestate },
-          (span) => publisher.send(envelopeOf(row, injectTraceHeaders({}, span)), Buffer.from(row.body)),
-          { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': row.event_id } },
-        ).then(
+        sent.then(
           () => {
             outcomes[index] ??= { row, ok: true, confirmedAt: Date.now() };
           },
