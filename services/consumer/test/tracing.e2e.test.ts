@@ -4,22 +4,14 @@ import {
   createTestDatabase,
   createTestVhost,
   startOtlpReceiver,
-  startService,
   waitFor,
   type OtlpReceiver,
   type ReceivedSpan,
-  type ServiceProcess,
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { REDIS_URL } from './support';
+import { startOrderPath, type OrderPath } from './support';
 
-const SERVICES = {
-  api: 'services/api/src/main.ts',
-  relay: 'services/relay/src/main.ts',
-  simulator: 'services/consumer/src/simulator/main.ts',
-  consumer: 'services/consumer/src/main.ts',
-};
 const SERVICE_NAMES = ['order-service-api', 'order-service-relay', 'payment-simulator', 'order-service-consumer'];
 const SERVER = 2;
 
@@ -28,32 +20,23 @@ describe('tracing, all processes exporting to an OTLP collector', function () {
   let database: TestDatabase;
   let vhost: TestVhost;
   let collector: OtlpReceiver;
-  let services: ServiceProcess[] = [];
+  let services: OrderPath | undefined;
 
   before(async () => {
     [database, vhost, collector] = await Promise.all([createTestDatabase('tracing'), createTestVhost('tracing'), startOtlpReceiver()]);
-    const env = {
-      DATABASE_URL: database.url,
-      RABBITMQ_URL: vhost.url,
-      REDIS_URL,
-      PORT: '0',
-      API_RATE_LIMIT_ENABLED: 'false',
-      SIMULATOR_SUCCESS_RATIO: '1',
-      SIMULATOR_DELAY_MS: '0',
+    services = await startOrderPath(database, vhost, {
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '100',
-    };
-    services = await Promise.all(Object.values(SERVICES).map((entry) => startService(entry, env, { timeoutMs: 60_000 })));
+    });
   });
   after(async () => {
-    await Promise.allSettled(services.map((service) => service.stop('SIGKILL')));
+    if (services) await Promise.allSettled(Object.values(services).map((service) => service.stop('SIGKILL')));
     await Promise.allSettled([vhost?.drop(), database?.drop(), collector?.close()]);
   });
 
   it('one order makes one trace across api, relay, payment simulator and consumer, with HTTP and pg spans and no hole', async () => {
-    const api = services[0]!;
-    const created = await fetch(`http://127.0.0.1:${api.port}/api/orders`, {
+    const created = await fetch(`http://127.0.0.1:${services!.api.port}/api/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -103,5 +86,10 @@ describe('tracing, all processes exporting to an OTLP collector', function () {
       if (hops.at(-1) !== span.service) hops.push(span.service);
     }
     expect(hops.reverse()).to.deep.equal(SERVICE_NAMES);
+  });
+
+  it('with tracing on, every process still exits 0 on SIGTERM (the exporter shuts down last)', async () => {
+    const codes = await Promise.all(Object.values(services!).map((service) => service.stop('SIGTERM')));
+    expect(codes).to.deep.equal([0, 0, 0, 0]);
   });
 });
