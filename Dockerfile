@@ -45,5 +45,7 @@ EXPOSE 8000
 # waits until a process can do its job.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.API_OPS_PORT||process.env.PORT)+'/readyz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
-ENTRYPOINT ["node", "--max-old-space-size=128", "--import", "tsx"]
+# The second import registers the OpenTelemetry instrumentations before the process's modules
+# load, when OTEL_EXPORTER_OTLP_ENDPOINT is set; without it, it does nothing.
+ENTRYPOINT ["node", "--max-old-space-size=128", "--import", "tsx", "--import", "@order-service/shared/instrument"]
 CMD ["services/api/src/main.ts"]

@@ -51,6 +51,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
         exchange: Topology.ordersExchange,
         routing_key: Topology.orderCreatedKey,
         traceparent: null,
+        tracestate: null,
         created_at: new Date(),
         attempts: 1,
         body,

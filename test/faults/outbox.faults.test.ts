@@ -38,6 +38,7 @@ async function writeOrder(trx: Parameters<typeof insertOrder>[0], product: { pro
       routing_key: Topology.orderCreatedKey,
       payload: JSON.stringify(event),
       traceparent: null,
+      tracestate: null,
     },
   });
   return orderId;

@@ -3,22 +3,25 @@ import {
   SpanKind,
   SpanStatusCode,
   context,
-  createTraceState,
   isSpanContextValid,
+  propagation,
   trace,
   type Attributes,
   type Context,
   type Span,
+  type TextMapGetter,
 } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
- * Tracing across the broker hop. OpenTelemetry has no instrumentation for rabbitmq-client, so the
- * W3C trace context travels by hand: the API stores the request's `traceparent` with the outbox
- * row, the relay sends it as the `traceparent` AMQP header, and each receiver continues it.
+ * Tracing across processes with OpenTelemetry's propagators. HTTP is instrumented (see
+ * `instrument.ts`); rabbitmq-client is not, so the API stores the W3C trace context with the
+ * outbox row (`traceparent`, `tracestate`), the relay sends it as AMQP headers, and each receiver
+ * extracts it from the headers and injects its own span into what it sends on.
  *
- * The helpers here work with or without the SDK. Without it, @opentelemetry/api's no-op tracer
- * hands the parent's span context through unchanged, so a receiver still forwards the caller's
- * `traceparent` and the trace is not broken by a process that does not export spans.
+ * The helpers work with or without the SDK. Without it the W3C propagator is still registered and
+ * @opentelemetry/api's no-op tracer hands the parent's span context through unchanged, so a process
+ * that does not export spans forwards the caller's trace context and does not break the trace.
  */
 
 export interface Telemetry {
@@ -28,17 +31,37 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-/** The AMQP header names that carry the W3C trace context. */
-export const TRACEPARENT_HEADER = 'traceparent';
-export const TRACESTATE_HEADER = 'tracestate';
+/** Headers, or an outbox row's trace columns: the carrier of a W3C trace context. */
+export type TraceCarrier = Record<string, unknown>;
 
-const TRACEPARENT = /^([\da-f]{2})-([\da-f]{32})-([\da-f]{16})-([\da-f]{2})(?:-.*)?$/;
+let sdkRunning = false;
+
+/** True while the SDK started by `startTelemetry` runs: a hot path may skip span work without it. */
+export const tracingEnabled = (): boolean => sdkRunning;
+
+// The SDK replaces this with the propagators OTEL_PROPAGATORS names (W3C trace context and baggage by default).
+propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+/**
+ * The one carrier no library provides: AMQP header values of rabbitmq-client arrive as strings or
+ * Buffers, an outbox row's columns are null when empty, and Node's HTTP headers may be arrays.
+ */
+const carrierGetter: TextMapGetter<TraceCarrier> = {
+  keys: (carrier) => Object.keys(carrier),
+  get(carrier, key) {
+    const value = carrier[key];
+    if (typeof value === 'string' || Array.isArray(value)) return value as string | string[];
+    return Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+  },
+};
 
 /**
  * Starts the OpenTelemetry Node SDK, exporting traces over OTLP, only when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set. Otherwise the SDK is never imported, so tracing costs
- * nothing. Metrics stay with prom-client and logs with pino; the SDK exports traces only.
- * Every other setting comes from the standard OTEL_* variables, which the SDK reads itself.
+ * nothing. The instrumentations (HTTP, express, pg) are registered before the service's modules
+ * load, by `instrument.ts`; the spans they make are recorded from here on. Metrics stay with
+ * prom-client and logs with pino; the SDK exports traces only. Every other setting comes from the
+ * standard OTEL_* variables, which the SDK reads itself.
  */
 export async function startTelemetry(
   serviceName: string,
@@ -51,58 +74,46 @@ export async function startTelemetry(
     metricReaders: [],
     logRecordProcessors: [],
   });
+  // Lets the SDK register the propagators it is configured with, in place of the default above.
+  propagation.disable();
   sdk.start();
-  return { enabled: true, shutdown: () => sdk.shutdown() };
-}
-
-/** Parses a W3C `traceparent` value into a remote span context, or undefined when malformed. */
-export function parseTraceparent(value: string, traceState?: string) {
-  const text = value.trim().toLowerCase();
-  const match = TRACEPARENT.exec(text);
-  // Version ff is invalid; version 00 has exactly four fields (later versions may append more).
-  if (!match || match[1] === 'ff' || (match[1] === '00' && text.length !== 55)) return undefined;
-  const spanContext = {
-    traceId: match[2]!,
-    spanId: match[3]!,
-    traceFlags: Number.parseInt(match[4]!, 16) & 1,
-    isRemote: true,
-    ...(traceState ? { traceState: createTraceState(traceState) } : {}),
+  sdkRunning = true;
+  return {
+    enabled: true,
+    shutdown: async () => {
+      sdkRunning = false;
+      await sdk.shutdown();
+    },
   };
-  return isSpanContextValid(spanContext) ? spanContext : undefined;
 }
 
-const headerText = (value: unknown) => (typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined);
-
-/**
- * The trace context carried by a message's headers (or a bare `traceparent` string, as stored in
- * the outbox). Returns the root context when there is none or it is malformed.
- */
-export function contextFromHeaders(carrier: Record<string, unknown> | string | null | undefined): Context {
-  const headers = typeof carrier === 'string' ? { [TRACEPARENT_HEADER]: carrier } : (carrier ?? {});
-  const traceparent = headerText(headers[TRACEPARENT_HEADER]);
-  if (!traceparent) return ROOT_CONTEXT;
-  const spanContext = parseTraceparent(traceparent, headerText(headers[TRACESTATE_HEADER]));
-  return spanContext ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT;
+/** The trace context carried by message headers or an outbox row; the root context when there is none or it is malformed. */
+export function contextFromHeaders(carrier: TraceCarrier | null | undefined): Context {
+  return carrier ? propagation.extract(ROOT_CONTEXT, carrier, carrierGetter) : ROOT_CONTEXT;
 }
 
 /**
- * Adds `traceparent` (and `tracestate`) of `from` (a span, or the span active in a context) to
- * `headers`, and returns them. Adds nothing when there is no valid span, so a message never
- * carries a bogus context. Pass the span from `withSpan` explicitly: without the SDK there is no
- * context manager, so `context.active()` does not see it.
+ * The context a request handler continues: the HTTP instrumentation's server span when the SDK
+ * runs, otherwise the caller's trace context from the request headers.
  */
-export function injectTraceHeaders<T extends Record<string, unknown>>(headers: T = {} as T, from: Span | Context = context.active()): T {
-  const spanContext = isSpan(from) ? from.spanContext() : trace.getSpanContext(from);
-  if (!spanContext || !isSpanContextValid(spanContext)) return headers;
-  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0');
-  const out: Record<string, unknown> = headers;
-  out[TRACEPARENT_HEADER] = `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
-  const state = spanContext.traceState?.serialize();
-  if (state) out[TRACESTATE_HEADER] = state;
-  return headers;
+export function requestContext(headers: TraceCarrier): Context {
+  const active = context.active();
+  return trace.getSpan(active) ? active : contextFromHeaders(headers);
 }
 
 const isSpan = (value: Span | Context): value is Span => typeof (value as Partial<Span>).spanContext === 'function';
+const asContext = (from: Span | Context) => (isSpan(from) ? trace.setSpan(ROOT_CONTEXT, from) : from);
+
+/**
+ * Adds the W3C trace context (`traceparent`, and `tracestate` when there is one) of `from` (a span,
+ * or the span in a context) to `headers`, and returns them. Adds nothing when there is no valid
+ * span, so a message never carries a bogus context. Pass the span from `withSpan` explicitly:
+ * without the SDK there is no context manager, so `context.active()` does not see it.
+ */
+export function injectTraceHeaders<T extends TraceCarrier>(headers: T = {} as T, from: Span | Context = context.active()): T {
+  propagation.inject(asContext(from), headers);
+  return headers;
+}
 
 /**
  * `{ trace_id, span_id }` of a span (or a context) for log lines, so logs and traces can be
@@ -120,22 +131,24 @@ export interface SpanOptions {
 }
 
 /**
- * Runs `fn` inside a new span that continues the context carried by `parent` (AMQP headers or a
- * traceparent string), and makes it the active span when the SDK runs. `injectTraceHeaders(h, span)`
- * inside `fn` carries the trace on: with the SDK it names the new span, without it the caller's
- * own context. The span records the exception and an error status when `fn` throws, and always ends.
+ * Runs `fn` inside a new span that continues `parent` (a context, or the trace context carried by
+ * message headers or an outbox row), and makes it the active span when the SDK runs.
+ * `injectTraceHeaders(h, span)` inside `fn` carries the trace on: with the SDK it names the new
+ * span, without it the caller's own context. The span records the exception and an error status
+ * when `fn` throws, and always ends.
  */
 export async function withSpan<T>(
   name: string,
-  parent: Record<string, unknown> | string | null | undefined,
+  parent: Context | TraceCarrier | null | undefined,
   fn: (span: Span) => Promise<T> | T,
   options: SpanOptions = {},
 ): Promise<T> {
   const tracer = trace.getTracer('order-service');
+  const parentContext = isContext(parent) ? parent : contextFromHeaders(parent);
   return tracer.startActiveSpan(
     name,
     { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) },
-    contextFromHeaders(parent),
+    parentContext,
     async (span) => {
       try {
         return await fn(span);
@@ -149,6 +162,9 @@ export async function withSpan<T>(
     },
   );
 }
+
+const isContext = (value: Context | TraceCarrier | null | undefined): value is Context =>
+  typeof (value as Partial<Context> | null | undefined)?.getValue === 'function';
 
 export { SpanKind };
 export type { Span };

@@ -1,23 +1,19 @@
 import { ROOT_CONTEXT, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import { tracing } from '@opentelemetry/sdk-node';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { node, tracing } from '@opentelemetry/sdk-node';
 import { expect } from 'chai';
-import {
-  contextFromHeaders,
-  injectTraceHeaders,
-  parseTraceparent,
-  startTelemetry,
-  traceFields,
-  withSpan,
-} from '../src/telemetry';
+import { contextFromHeaders, injectTraceHeaders, requestContext, startTelemetry, traceFields, tracingEnabled, withSpan } from '../src/telemetry';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN_ID = '00f067aa0ba902b7';
 const TRACEPARENT = `00-${TRACE_ID}-${SPAN_ID}-01`;
 
+/** Back to what the module sets up on import: no SDK, the W3C propagator. */
 function resetGlobals() {
   trace.disable();
   context.disable();
   propagation.disable();
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
 }
 
 describe('telemetry helpers', () => {
@@ -29,10 +25,11 @@ describe('telemetry helpers', () => {
       expect(injectTraceHeaders({}, ctx)).to.deep.equal({ traceparent: TRACEPARENT, tracestate: 'vendor=abc' });
     });
 
-    it('accepts a bare traceparent string, as the outbox stores it, and Buffer header values', () => {
-      expect(injectTraceHeaders({}, contextFromHeaders(TRACEPARENT))).to.deep.equal({ traceparent: TRACEPARENT });
-      expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: Buffer.from(TRACEPARENT) }))).to.deep.equal({
+    it('reads an outbox row (tracestate null when there is none) and Buffer header values', () => {
+      expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: TRACEPARENT, tracestate: null }))).to.deep.equal({ traceparent: TRACEPARENT });
+      expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: Buffer.from(TRACEPARENT), tracestate: Buffer.from('a=1') }))).to.deep.equal({
         traceparent: TRACEPARENT,
+        tracestate: 'a=1',
       });
     });
 
@@ -53,9 +50,10 @@ describe('telemetry helpers', () => {
       }
     });
 
-    it('parses the sampled flag and keeps only the sampled bit', () => {
-      expect(parseTraceparent(`00-${TRACE_ID}-${SPAN_ID}-00`)).to.include({ traceFlags: 0, isRemote: true });
-      expect(parseTraceparent(TRACEPARENT.toUpperCase())).to.include({ traceId: TRACE_ID, traceFlags: 1 });
+    it('carries an unsampled context on as unsampled, and takes a request header given as an array', () => {
+      const unsampled = `00-${TRACE_ID}-${SPAN_ID}-00`;
+      expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: unsampled }))).to.deep.equal({ traceparent: unsampled });
+      expect(injectTraceHeaders({}, requestContext({ traceparent: [TRACEPARENT] }))).to.deep.equal({ traceparent: TRACEPARENT });
     });
 
     it('withSpan hands the caller context on, so a process without the SDK does not break the trace', async () => {
@@ -65,13 +63,13 @@ describe('telemetry helpers', () => {
     });
 
     it('traceFields names the trace for log lines, and is empty without one', async () => {
-      expect(await withSpan('log', TRACEPARENT, (span) => traceFields(span))).to.deep.equal({ trace_id: TRACE_ID, span_id: SPAN_ID });
+      expect(await withSpan('log', { traceparent: TRACEPARENT }, (span) => traceFields(span))).to.deep.equal({ trace_id: TRACE_ID, span_id: SPAN_ID });
       expect(traceFields(contextFromHeaders(undefined))).to.deep.equal({});
     });
 
     it('withSpan returns what the function returns and rethrows what it throws', async () => {
-      expect(await withSpan('ok', TRACEPARENT, async () => 7)).to.equal(7);
-      const error = await withSpan('fails', TRACEPARENT, async () => {
+      expect(await withSpan('ok', { traceparent: TRACEPARENT }, async () => 7)).to.equal(7);
+      const error = await withSpan('fails', { traceparent: TRACEPARENT }, async () => {
         throw new Error('boom');
       }).catch((caught: unknown) => caught);
       expect(error).to.be.instanceOf(Error).with.property('message', 'boom');
@@ -80,6 +78,7 @@ describe('telemetry helpers', () => {
     it('startTelemetry does nothing when OTEL_EXPORTER_OTLP_ENDPOINT is not set', async () => {
       const telemetry = await startTelemetry('test', {});
       expect(telemetry.enabled).to.equal(false);
+      expect(tracingEnabled()).to.equal(false);
       await telemetry.shutdown();
     });
   });
@@ -106,8 +105,24 @@ describe('telemetry helpers', () => {
       expect(span?.spanContext().spanId).not.to.equal(SPAN_ID);
     });
 
+    it('requestContext continues the server span the HTTP instrumentation made, not the raw header again', async () => {
+      const provider = new node.NodeTracerProvider({ spanProcessors: [new tracing.SimpleSpanProcessor(exporter)] });
+      trace.disable();
+      context.disable();
+      provider.register();
+      const server = trace.getTracer('http').startSpan('POST /api/orders', {}, contextFromHeaders({ traceparent: TRACEPARENT }));
+      await context.with(trace.setSpan(ROOT_CONTEXT, server), () =>
+        withSpan('place order', requestContext({ traceparent: TRACEPARENT }), () => undefined),
+      );
+      server.end();
+      const [placeOrder] = exporter.getFinishedSpans();
+      expect(placeOrder?.name).to.equal('place order');
+      expect(placeOrder?.parentSpanContext?.spanId).to.equal(server.spanContext().spanId);
+      expect(placeOrder?.spanContext().traceId).to.equal(TRACE_ID);
+    });
+
     it('withSpan marks the span as failed when the function throws', async () => {
-      await withSpan('fails', TRACEPARENT, () => {
+      await withSpan('fails', { traceparent: TRACEPARENT }, () => {
         throw new Error('boom');
       }).catch(() => {});
       const [span] = exporter.getFinishedSpans();
@@ -121,9 +136,13 @@ describe('telemetry helpers', () => {
     const telemetry = await startTelemetry('test', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     try {
       expect(telemetry.enabled).to.equal(true);
+      expect(tracingEnabled()).to.equal(true);
       expect(trace.getTracer('t').startSpan('s').spanContext().traceId).not.to.equal('0'.repeat(32));
+      // The SDK's propagators (OTEL_PROPAGATORS, W3C trace context by default) took over.
+      expect(injectTraceHeaders({}, contextFromHeaders({ traceparent: TRACEPARENT }))).to.deep.equal({ traceparent: TRACEPARENT });
     } finally {
       await telemetry.shutdown();
+      expect(tracingEnabled()).to.equal(false);
       resetGlobals();
     }
   });

@@ -7,3 +7,4 @@ export * from './http';
 export * from './redis';
 export * from './rabbit-node';
 export * from './rabbit-cluster';
+export * from './otlp-receiver';

@@ -6,12 +6,14 @@ export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
  * How every service is run, by the root package.json scripts and the Docker image alike:
- * `node --max-old-space-size=128 --import tsx <entry>`. One process, not the tsx CLI's launcher
+ * `node --max-old-space-size=128 --import tsx --import @order-service/shared/instrument <entry>`
+ * (the second import registers the OpenTelemetry instrumentations when tracing is on, and does
+ * nothing otherwise). One process, not the tsx CLI's launcher
  * plus a child, so a signal (SIGKILL in a crash test above all) reaches the service itself. The
  * heap cap keeps V8 from growing a lazily collected heap far past the few tens of MB the services
  * keep live, which holds each process under 200 MB of RSS under load.
  */
-export const SERVICE_NODE_FLAGS = ['--max-old-space-size=128', '--import', 'tsx'];
+export const SERVICE_NODE_FLAGS = ['--max-old-space-size=128', '--import', 'tsx', '--import', '@order-service/shared/instrument'];
 export const nodeCommand = (entry: string): [string, string[]] => [process.execPath, [...SERVICE_NODE_FLAGS, entry]];
 
 /** A spawned service with its JSON log lines (parsed as they arrive) and its stderr. */

@@ -118,14 +118,14 @@ describe('api: placing and reading orders', () => {
     it('writes the full OrderCreated CloudEvent to the outbox in the same transaction as the order', async () => {
       const body = orderBody();
       const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-      const { created } = await place(body, { traceparent });
+      const { created } = await place(body, { traceparent, tracestate: 'vendor=abc' });
       const row = await database.db
         .selectFrom('outbox')
-        .select(['event_id', 'event_type', 'exchange', 'routing_key', 'traceparent', 'published_at', sql<string>`payload::text`.as('payload')])
+        .select(['event_id', 'event_type', 'exchange', 'routing_key', 'traceparent', 'tracestate', 'published_at', sql<string>`payload::text`.as('payload')])
         .where('aggregate_id', '=', created.order_id)
         .executeTakeFirstOrThrow();
       const event = v.parse(OrderCreated, JSON.parse(row.payload));
-      expect(row).to.include({ event_id: event.id, event_type: 'OrderCreated', exchange: 'orders', routing_key: 'order.created', traceparent });
+      expect(row).to.include({ event_id: event.id, event_type: 'OrderCreated', exchange: 'orders', routing_key: 'order.created', traceparent, tracestate: 'vendor=abc' });
       expect(row.published_at).to.equal(null);
       expect(event.data).to.deep.equal({
         order_id: created.order_id,

@@ -2,35 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Connection } from 'rabbitmq-client';
 import { Topology } from '@order-service/shared';
-import { createTestDatabase, createTestVhost, startService, waitFor, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
+import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { paymentEvent } from './fixtures';
-import { REDIS_URL, drainDlq, paymentPublisher } from './support';
+import { drainDlq, paymentPublisher, startOrderPath, type OrderPath } from './support';
 
 describe('the payment flow, all processes as an operator runs them', function () {
   this.timeout(120_000);
   let database: TestDatabase;
   let vhost: TestVhost;
-  let services: Record<'api' | 'relay' | 'simulator' | 'consumer', ServiceProcess>;
+  let services: OrderPath;
 
   before(async () => {
     [database, vhost] = await Promise.all([createTestDatabase('flow'), createTestVhost('flow')]);
-    const env = {
-      DATABASE_URL: database.url,
-      RABBITMQ_URL: vhost.url,
-      REDIS_URL,
-      PORT: '0',
-      API_RATE_LIMIT_ENABLED: 'false',
-      SIMULATOR_SUCCESS_RATIO: '1',
-      SIMULATOR_DELAY_MS: '0',
-      CONSUMER_UNKNOWN_ORDER_GRACE_MS: '500',
-    };
-    // Started together, in no particular order: each declares what it uses.
-    const [api, relay, simulator, consumer] = await Promise.all(
-      ['services/api/src/main.ts', 'services/relay/src/main.ts', 'services/consumer/src/simulator/main.ts', 'services/consumer/src/main.ts'].map(
-        (entry) => startService(entry, env, { timeoutMs: 60_000 }),
-      ),
-    );
-    services = { api: api!, relay: relay!, simulator: simulator!, consumer: consumer! };
+    services = await startOrderPath(database, vhost, { CONSUMER_UNKNOWN_ORDER_GRACE_MS: '500' });
   });
   after(async () => {
     if (services) await Promise.allSettled(Object.values(services).map((service) => service.stop('SIGKILL')));

@@ -13,6 +13,7 @@ import {
   type PaymentProcessed,
   type RedisClient,
 } from '@order-service/shared';
+import { startService, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { createApp } from '../../api/src/app';
 import { ApiEnv } from '../../api/src/config';
 import { createCacheInvalidator } from '../src/cache-invalidator';
@@ -23,6 +24,33 @@ import { createConsumerMetrics, type ConsumerMetrics, type EventOutcome } from '
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 export const quietLogger = createLogger('consumer-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+/** The four processes an order passes through, by name, as `startOrderPath` starts them. */
+export type OrderPath = Record<'api' | 'relay' | 'simulator' | 'consumer', ServiceProcess>;
+
+/**
+ * Starts api, relay, payment simulator and consumer as child processes, as an operator runs them,
+ * against `database` and `vhost`; payments always succeed, at once. `env` adds or overrides settings.
+ */
+export async function startOrderPath(database: TestDatabase, vhost: TestVhost, env: Record<string, string> = {}): Promise<OrderPath> {
+  const settings = {
+    DATABASE_URL: database.url,
+    RABBITMQ_URL: vhost.url,
+    REDIS_URL,
+    PORT: '0',
+    API_RATE_LIMIT_ENABLED: 'false',
+    SIMULATOR_SUCCESS_RATIO: '1',
+    SIMULATOR_DELAY_MS: '0',
+    ...env,
+  };
+  // Started together, in no particular order: each declares what it uses.
+  const [api, relay, simulator, consumer] = await Promise.all(
+    ['services/api/src/main.ts', 'services/relay/src/main.ts', 'services/consumer/src/simulator/main.ts', 'services/consumer/src/main.ts'].map(
+      (entry) => startService(entry, settings, { timeoutMs: 60_000 }),
+    ),
+  );
+  return { api: api!, relay: relay!, simulator: simulator!, consumer: consumer! };
+}
 
 /** A confirming publisher to `payments` / `payment.processed`. Close it before its connection. */
 export function paymentPublisher(connection: Connection) {

@@ -8,6 +8,7 @@ import {
   onShutdown,
   startOpsServer,
 } from '@order-service/shared';
+import { startTelemetry } from '@order-service/shared/telemetry';
 import { RelayEnv, relaySettings } from './config';
 import { createRelayMetrics } from './metrics';
 import { startRelay } from './relay';
@@ -19,6 +20,7 @@ try {
   exitOnStartupError(undefined, error);
 }
 const logger = createLogger('relay', config.LOG_LEVEL);
+const telemetry = await startTelemetry('order-service-relay');
 const db = createDb(config.DATABASE_URL, {
   max: config.DB_POOL_MAX,
   applicationName: 'order-service-relay',
@@ -68,6 +70,7 @@ try {
     const closing = ops.close();
     ops.server.closeAllConnections();
     await closing;
+    await telemetry.shutdown();
   });
 } catch (error) {
   exitOnStartupError(logger, error);

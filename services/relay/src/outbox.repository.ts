@@ -10,6 +10,7 @@ export interface ClaimedRow {
   exchange: string;
   routing_key: string;
   traceparent: string | null;
+  tracestate: string | null;
   created_at: Date;
   /** Attempts including this one. */
   attempts: number;
@@ -54,7 +55,7 @@ export async function claimBatch(trx: Transaction<DB>, size: number, after = '0'
       LIMIT ${size + Math.min(size, 64)}
       FOR UPDATE SKIP LOCKED
     )
-    SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, created_at,
+    SELECT id::text AS id, event_id, event_type, aggregate_id, exchange, routing_key, traceparent, tracestate, created_at,
            attempts + 1 AS attempts, payload::text AS body, (SELECT min(id) FROM candidates)::text AS first_candidate
     FROM outbox
     -- \`= ANY(ARRAY(...))\` reads by primary key; \`IN (...)\` may be planned as a join over the whole table.

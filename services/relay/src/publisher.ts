@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
 import { createRenewingPublisher } from '@order-service/shared';
+import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
 import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
@@ -16,8 +17,12 @@ export interface OutboxPublisher {
   close(): Promise<void>;
 }
 
-/** The AMQP properties the contract promises for every event. */
-export function envelopeOf(row: ClaimedRow): Envelope {
+/** The trace context the API stored with the row, as headers; without the SDK the relay passes it on as it is. */
+const storedTraceHeaders = (row: ClaimedRow) =>
+  row.traceparent ? { traceparent: row.traceparent, ...(row.tracestate ? { tracestate: row.tracestate } : {}) } : undefined;
+
+/** The AMQP properties the contract promises for every event, with the trace context to carry on. */
+export function envelopeOf(row: ClaimedRow, traceHeaders: Record<string, string> | undefined = storedTraceHeaders(row)): Envelope {
   return {
     exchange: row.exchange,
     routingKey: row.routing_key,
@@ -27,7 +32,7 @@ export function envelopeOf(row: ClaimedRow): Envelope {
     correlationId: row.aggregate_id,
     type: row.event_type,
     timestamp: Math.floor(row.created_at.getTime() / 1000),
-    ...(row.traceparent ? { headers: { traceparent: row.traceparent } } : {}),
+    ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
   };
 }
 
@@ -84,8 +89,19 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
       // runs meanwhile (and the confirms) be read between them instead of after the whole batch.
       if (sends.length > 0 && sends.length % SEND_SLICE === 0) await setImmediate();
       // A Buffer body keeps our content type (the client would label a string text/plain).
+      const body = Buffer.from(row.body);
+      // With the SDK, a span per event continues the order's trace (the row's context) until the
+      // confirm; without it, nothing is parsed or made per event.
+      const sent = tracingEnabled()
+        ? withSpan(
+            `${row.exchange} publish`,
+            { traceparent: row.traceparent, tracestate: row.tracestate },
+            (span) => publisher.send(envelopeOf(row, injectTraceHeaders({}, span)), body),
+            { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.message.id': row.event_id } },
+          )
+        : publisher.send(envelopeOf(row), body);
       sends.push(
-        publisher.send(envelopeOf(row), Buffer.from(row.body)).then(
+        sent.then(
           () => {
             outcomes[index] ??= { row, ok: true, confirmedAt: Date.now() };
           },

@@ -44,7 +44,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
     });
     try {
       await waitFor(() => relay.connection.ready, { what: 'relay broker connection' });
-      const order = await insertOrderEvent(database.db, { traceparent });
+      const order = await insertOrderEvent(database.db, { traceparent, tracestate: 'vendor=abc' });
       const message = await waitFor(() => audit.messages.find((m) => m.messageId === order.eventId), {
         timeoutMs: 10_000,
         what: 'the event on the audit queue',
@@ -56,7 +56,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
       expect(message.type).to.equal('OrderCreated');
       expect(message.durable).to.equal(true);
       expect(message.timestamp).to.be.a('number');
-      expect(message.headers?.traceparent).to.equal(traceparent);
+      expect(message.headers).to.include({ traceparent, tracestate: 'vendor=abc' });
       const body = Buffer.isBuffer(message.body) ? message.body.toString() : JSON.stringify(message.body);
       expect(body).to.equal(order.payload);
       expect(v.is(OrderCreated, JSON.parse(body))).to.equal(true);

@@ -33,7 +33,7 @@ export const TEST_SETTINGS: RelaySettings = {
 /** Writes one OrderCreated event the way the API does (the full CloudEvent as the payload). */
 export async function insertOrderEvent(
   db: Db | Transaction<DB>,
-  options: { traceparent?: string; exchange?: string; orderId?: string } = {},
+  options: { traceparent?: string; tracestate?: string; exchange?: string; orderId?: string } = {},
 ) {
   const orderId = options.orderId ?? randomUUID();
   const now = new Date().toISOString();
@@ -64,6 +64,7 @@ export async function insertOrderEvent(
       routing_key: Topology.orderCreatedKey,
       payload,
       traceparent: options.traceparent ?? null,
+      tracestate: options.tracestate ?? null,
     })
     .returning('id')
     .executeTakeFirstOrThrow();

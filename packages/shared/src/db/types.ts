@@ -83,6 +83,7 @@ export interface Outbox {
   published_at: Timestamp | null;
   routing_key: string;
   traceparent: string | null;
+  tracestate: string | null;
 }
 
 export interface ProcessedEvents {

@@ -9,7 +9,7 @@ export interface NewOrder {
   order: { order_id: string; customer_id: string; shipping_address: string; total_amount: string; created_at: Date };
   /** In line order; `price` is the catalog price the total was computed with. */
   lines: Array<{ product_id: string; quantity: number; price: string }>;
-  event: { event_id: string; event_type: string; exchange: string; routing_key: string; payload: string; traceparent: string | null };
+  event: { event_id: string; event_type: string; exchange: string; routing_key: string; payload: string; traceparent: string | null; tracestate: string | null };
   key?: { idempotency_key: string; request_hash: string };
 }
 
@@ -38,8 +38,8 @@ const INSERT_ORDER = `
     INSERT INTO order_items (order_id, line_number, product_id, quantity, price)
     SELECT o.order_id, l.line_number, l.product_id, l.quantity, l.price FROM new_order o CROSS JOIN lines l
   ), new_event AS (
-    INSERT INTO outbox (event_id, event_type, aggregate_id, exchange, routing_key, payload, traceparent)
-    SELECT $9, $10, o.order_id, $11, $12, $13, $16 FROM new_order o
+    INSERT INTO outbox (event_id, event_type, aggregate_id, exchange, routing_key, payload, traceparent, tracestate)
+    SELECT $9, $10, o.order_id, $11, $12, $13, $16, $17 FROM new_order o
   )
   SELECT (SELECT ok FROM checked) AS prices_match, EXISTS (SELECT 1 FROM new_order) AS created`;
 
@@ -61,6 +61,7 @@ export async function insertOrder(db: Db, { order, lines, event, key }: NewOrder
     key?.idempotency_key ?? null,
     key?.request_hash ?? null,
     event.traceparent,
+    event.tracestate,
   ]);
   return { pricesMatch: row!.prices_match, created: row!.created };
 }

@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import express, { Router } from 'express';
 import { UnsupportedMediaType } from '@order-service/shared';
 import { BODY_LIMIT_BYTES } from '../http/body-limit';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
@@ -6,13 +6,7 @@ import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order.schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
-import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
-
-/** A W3C traceparent header, kept only when well formed. */
-function traceparent(req: Request): string | undefined {
-  const header = req.get('traceparent');
-  return header && /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/.test(header) ? header : undefined;
-}
+import { injectTraceHeaders, requestContext, withSpan } from '@order-service/shared/telemetry';
 
 /**
  * The order routes. `onOrderCommitted` runs after an order (and its outbox row) committed: the
@@ -30,19 +24,12 @@ export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = 
       // A malformed header is a malformed request (400), whatever the body holds.
       const key = parseHeaders(IdempotencyKeyHeader, req)['Idempotency-Key'];
       const input = parseBody(PlaceOrderBody, req.body);
-      // The span continues the caller's trace; its context is stored with the outbox row, so the
+      // The span continues the request's trace; its context is stored with the outbox row, so the
       // relay, the payment side and the consumer carry the same trace on.
-      const { response, replayed } = await withSpan(
-        'POST /api/orders',
-        traceparent(req),
-        (span) =>
-          placeOrder(reader.db, input, {
-            idempotencyKey: key,
-            prices,
-            traceparent: injectTraceHeaders<{ traceparent?: string }>({}, span).traceparent,
-          }),
-        { kind: SpanKind.SERVER },
-      );
+      const { response, replayed } = await withSpan('place order', requestContext(req.headers), (span) => {
+        const trace = injectTraceHeaders<{ traceparent?: string; tracestate?: string }>({}, span);
+        return placeOrder(reader.db, input, { idempotencyKey: key, prices, traceparent: trace.traceparent, tracestate: trace.tracestate });
+      });
       if (replayed) res.set('Idempotent-Replayed', 'true');
       else onOrderCommitted();
       res.status(201).location(`/api/orders/${response.order_id}`).json(response);

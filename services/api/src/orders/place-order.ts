@@ -20,6 +20,7 @@ export interface PlaceOrderOptions {
   idempotencyKey?: string;
   /** W3C trace context of the request, stored with the event so the trace crosses the broker. */
   traceparent?: string;
+  tracestate?: string;
   now?: Date;
   /** Where prices come from; the app keeps one for its lifetime. Without one, each order looks its prices up. */
   prices?: PriceCache;
@@ -116,6 +117,7 @@ function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, op
         routing_key: Topology.orderCreatedKey,
         payload: JSON.stringify(event),
         traceparent: options.traceparent ?? null,
+        tracestate: options.tracestate ?? null,
       },
     },
     response: { order_id: orderId, status: 'PENDING' as const, total_amount: moneyToNumber(total), created_at: createdAt },
