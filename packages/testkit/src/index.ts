@@ -5,3 +5,4 @@ export * from './rabbit';
 export * from './wait';
 export * from './http';
 export * from './redis';
+export * from './broker-alarm';
