@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { waitFor } from '@order-service/testkit';
-import { deleteOrdersExchange, restoreOrdersExchange, withBrokerBlocked } from './support/broker';
+import { unblockBrokerPublishers, waitFor, withBrokerBlocked } from '@order-service/testkit';
+import { deleteOrdersExchange, restoreOrdersExchange } from './support/broker';
 import { idleTransactions } from './support/ledger';
 import { scenario, sharedSystem, unaudited } from './support/scenario';
 import type { FaultSystem } from './support/system';
@@ -54,6 +54,8 @@ describe('faults: the relay', () => {
   before(async () => {
     system = await sharedSystem();
   });
+  // A scenario that times out inside withBrokerBlocked never reaches its `finally`: lift the block here.
+  after(() => unblockBrokerPublishers());
 
   it('killed after the broker confirmed a batch and before marking it: nothing lost, the payment applied once', async () => {
     const numbers = await scenario(system, 'relay-crash-after-confirm', async () => {

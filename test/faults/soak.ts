@@ -6,6 +6,7 @@
  * Not part of CI.
  */
 import { parseArgs } from 'node:util';
+import { unblockBrokerPublishers } from '@order-service/testkit';
 import { drained, formatLedger, ledger, type Ledger } from './support/ledger';
 import { killAllSync } from './support/processes';
 import { SOAK_FAULTS } from './support/soak-faults';
@@ -74,7 +75,7 @@ let system: FaultSystem | undefined;
 let exitCode = 1;
 process.once('SIGINT', () => {
   say('interrupted; cleaning up');
-  void (system?.dispose() ?? Promise.resolve()).finally(() => process.exit(130));
+  void Promise.allSettled([unblockBrokerPublishers(), system?.dispose()]).finally(() => process.exit(130));
 });
 try {
   say(`soak for ${minutes} min, a fault every ~${faultEverySeconds} s`);

@@ -26,15 +26,16 @@ export const OpsEnv = v.object({
   DATABASE_URL: CommonEnv.DATABASE_URL,
   RABBITMQ_URL: CommonEnv.RABBITMQ_URL,
   REDIS_URL: CommonEnv.REDIS_URL,
-  OPS_API_URL: urlList('http://127.0.0.1:8000'),
-  OPS_RELAY_URLS: urlList('http://127.0.0.1:9101'),
-  OPS_CONSUMER_URLS: urlList('http://127.0.0.1:9102'),
+  OPS_API_URL: v.pipe(urlList('http://127.0.0.1:8000'), v.description('the api whose `/readyz` `status` asks (its ops port, where it has one)')),
+  OPS_RELAY_URLS: v.pipe(urlList('http://127.0.0.1:9101'), v.description('comma-separated relay URLs; empty skips the check')),
+  OPS_CONSUMER_URLS: v.pipe(urlList('http://127.0.0.1:9102'), v.description('comma-separated consumer URLs; empty skips the check')),
   /** The payment simulator is a demo process, so it is checked only when named. */
-  OPS_SIMULATOR_URLS: urlList(''),
-  /** Deadline for each connection and readiness probe. */
-  OPS_TIMEOUT_MS: envInt(3_000, 100, 120_000),
-  /** How often long work (a DLQ redrive) writes a progress line to stderr when it is not a terminal; 0: after every item. */
-  OPS_PROGRESS_INTERVAL_MS: envInt(1_000, 0, 3_600_000),
+  OPS_SIMULATOR_URLS: v.pipe(urlList(''), v.description('the demo simulator, checked only when set')),
+  OPS_TIMEOUT_MS: v.pipe(envInt(3_000, 100, 120_000), v.description('deadline for each connection and readiness probe')),
+  OPS_PROGRESS_INTERVAL_MS: v.pipe(
+    envInt(1_000, 0, 3_600_000),
+    v.description('how often long work (a DLQ redrive) writes a progress line to stderr when it is not a terminal; `0`: after every item'),
+  ),
 });
 
 export type OpsConfig = v.InferOutput<typeof OpsEnv>;

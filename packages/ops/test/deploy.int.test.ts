@@ -89,6 +89,50 @@ const prometheus = parse(read('deploy/prometheus/prometheus.yml')) as {
 /** The processes built from this repository's image, with the port each listens on. */
 const APP_SERVICES = ['api', 'relay', 'consumer', 'simulator'];
 const INFRASTRUCTURE = ['postgres', 'redis', 'rabbitmq'];
+const OBSERVABILITY = ['prometheus', 'grafana', 'postgres-exporter', 'redis-exporter', 'jaeger'];
+
+/**
+ * What the infrastructure's exporters export, per Prometheus job, as documented by the versions
+ * docker-compose.yml pins (rabbitmq_prometheus of RabbitMQ 3.13, postgres-exporter v0.15,
+ * redis_exporter v1.62). No exporter runs here, so these names are the claim the dashboard and
+ * the alerts are checked against, beside the metrics scraped from the running processes.
+ */
+const EXPORTER_METRICS: Record<string, string[]> = {
+  rabbitmq: [
+    'rabbitmq_global_messages_confirmed_total',
+    'rabbitmq_global_messages_received_confirm_total',
+    'rabbitmq_channel_messages_unconfirmed',
+    'rabbitmq_alarms_memory_used_watermark',
+    'rabbitmq_alarms_free_disk_space_watermark',
+  ],
+  'rabbitmq-queues': [
+    'rabbitmq_detailed_queue_messages',
+    'rabbitmq_detailed_queue_messages_ready',
+    'rabbitmq_detailed_queue_messages_unacked',
+    'rabbitmq_detailed_queue_consumers',
+  ],
+  postgres: ['pg_up', 'pg_stat_database_numbackends', 'pg_settings_max_connections', 'pg_stat_database_xact_commit', 'pg_stat_database_xact_rollback'],
+  redis: [
+    'redis_up',
+    'redis_memory_used_bytes',
+    'redis_memory_max_bytes',
+    'redis_connected_clients',
+    'redis_commands_processed_total',
+    'redis_keyspace_hits_total',
+    'redis_keyspace_misses_total',
+  ],
+};
+
+/** The host paths a service mounts, by their path in the container (Compose v1 writes strings, v2 objects). */
+function mounts(service: ComposeService): Record<string, string> {
+  return Object.fromEntries(
+    (service.volumes ?? []).map((volume) => {
+      if (typeof volume !== 'string') return [volume.target, volume.source ?? ''];
+      const [source, target] = volume.split(':');
+      return [target!, source!];
+    }),
+  );
+}
 
 describe('deployment: Compose, Prometheus and Grafana', function () {
   this.timeout(120_000);
@@ -101,9 +145,8 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
     });
 
     it('validates and has every process, the infrastructure, the migration and the observability profile', () => {
-      expect(services).to.include.keys(...INFRASTRUCTURE, 'migrate', ...APP_SERVICES, 'ops', 'prometheus', 'grafana');
-      expect(services.prometheus!.profiles).to.deep.equal(['observability']);
-      expect(services.grafana!.profiles).to.deep.equal(['observability']);
+      expect(services).to.include.keys(...INFRASTRUCTURE, 'migrate', ...APP_SERVICES, 'api-proxy', 'ops', ...OBSERVABILITY);
+      for (const name of OBSERVABILITY) expect(services[name]!.profiles, name).to.deep.equal(['observability']);
     });
 
     it('gives every long-running service a healthcheck, and starts the processes only once their dependencies are healthy', () => {
@@ -127,8 +170,8 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
       expect(services.migrate!.depends_on).to.deep.equal({ postgres: { condition: 'service_healthy' } });
     });
 
-    it('lets the relay and the consumer scale: no host ports, no fixed container names', () => {
-      for (const name of ['relay', 'consumer', 'simulator']) {
+    it('lets the api, the relay and the consumer scale: no host ports (not even the api ops port), no fixed container names', () => {
+      for (const name of APP_SERVICES) {
         expect(services[name]!.ports, name).to.equal(undefined);
         expect(services[name]!.container_name, name).to.equal(undefined);
       }
@@ -142,7 +185,43 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
         [5672, 5672],
         [15672, 15672],
       ]);
-      expect(published('api')).to.deep.equal([[8000, 8000]]);
+      expect(published('api-proxy')).to.deep.equal([[8000, 8000]]);
+    });
+
+    it('puts nginx in front of the api replicas, and the api trusts exactly that one hop for the client IP', async () => {
+      const proxy = services['api-proxy']!;
+      expect(proxy.image).to.match(/^nginx:/);
+      expect(proxy.depends_on).to.deep.equal({ api: { condition: 'service_healthy' } });
+      const config = readFileSync(mounts(proxy)['/etc/nginx/nginx.conf']!, 'utf8');
+      const directives = config.replace(/#.*$/gm, '');
+      // The api's PORT, by its service name (Docker's DNS: every replica), re-resolved at run time.
+      expect(directives).to.match(new RegExp(`set \\$api http://api:${services.api!.environment!.PORT};`));
+      expect(directives).to.match(/proxy_pass \$api;/);
+      expect(directives).to.match(/resolver 127\.0\.0\.11 valid=\d+s/);
+      // nginx appends the address it saw: with one hop trusted, that rightmost entry is the client IP.
+      expect(directives).to.match(/proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;/);
+      expect(services.api!.environment!.API_TRUST_PROXY_HOPS).to.equal('1');
+      expect(directives).to.match(/listen 8000;/);
+    });
+
+    it('enables rabbitmq_prometheus on the broker, beside the management UI', () => {
+      const plugins = readFileSync(mounts(services.rabbitmq!)['/etc/rabbitmq/enabled_plugins']!, 'utf8');
+      expect(plugins.trim()).to.match(/^\[[\w,\s]+\]\.$/);
+      expect(plugins).to.include('rabbitmq_prometheus').and.to.include('rabbitmq_management');
+      expect(services.rabbitmq!.expose).to.include('15692');
+    });
+
+    it('starts telemetry only with deploy/observability.env, which points every process at the profile\'s OTLP endpoint', async () => {
+      for (const name of APP_SERVICES) expect(services[name]!.environment?.OTEL_EXPORTER_OTLP_ENDPOINT ?? '', name).to.equal('');
+      const observed = await composeConfig(['--env-file', 'deploy/observability.env']);
+      const envFile = read('deploy/observability.env');
+      expect(envFile).to.match(/^COMPOSE_PROFILES=observability$/m);
+      for (const name of APP_SERVICES) {
+        const endpoint = new URL(observed[name]!.environment!.OTEL_EXPORTER_OTLP_ENDPOINT!);
+        const collector = observed[endpoint.hostname];
+        expect(collector?.profiles, `${name} exports to ${endpoint.hostname}`).to.deep.equal(['observability']);
+        expect(collector!.expose, `${endpoint.hostname} takes OTLP over HTTP`).to.include(endpoint.port);
+      }
     });
 
     it('runs every process from the one image, with init, the contract port, and an entry file that exists', () => {
@@ -157,19 +236,24 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
       }
     });
 
-    it('has Prometheus scrape exactly the processes, on the port each listens on', () => {
+    it('has Prometheus scrape every process and the exporters, on the port each listens on', () => {
       const jobs = prometheus.scrape_configs.map((job) => {
         const [sd] = job.dns_sd_configs;
         expect(sd!.type, job.job_name).to.equal('A');
-        return { job: job.job_name, names: sd!.names, port: sd!.port };
+        expect(sd!.names, job.job_name).to.have.length(1);
+        return { job: job.job_name, name: sd!.names[0]!, port: String(sd!.port) };
       });
-      expect(jobs.map((job) => job.names[0])).to.have.members(APP_SERVICES);
+      expect(jobs.map((job) => job.job)).to.have.members([...APP_SERVICES, ...Object.keys(EXPORTER_METRICS)]);
       for (const job of jobs) {
-        expect(job.names).to.have.length(1);
-        // The api serves /metrics on its ops port; the others on PORT.
-        const environment = services[job.names[0]!]!.environment;
-        expect(environment?.API_OPS_PORT ?? environment?.PORT, job.job).to.equal(String(job.port));
-        expect(job.job).to.equal(job.names[0]);
+        const service = services[job.name];
+        expect(service, `${job.job} scrapes ${job.name}`).to.not.equal(undefined);
+        if (APP_SERVICES.includes(job.job)) {
+          // The api serves /metrics on its ops port; the others on PORT.
+          expect(service!.environment?.API_OPS_PORT ?? service!.environment?.PORT, job.job).to.equal(job.port);
+          expect(job.job).to.equal(job.name);
+        } else {
+          expect(service!.expose, `${job.name} exposes ${job.port}`).to.include(job.port);
+        }
       }
     });
   });
@@ -271,6 +355,30 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
       expect(dashboardExprs.join('\n')).to.include('outcome="dead_lettered"');
     });
 
+    it('show the broker (queue depth, DLQ depth, unacked, confirms), Postgres and Redis, and alert on any dead letter waiting', () => {
+      const used = new Set(dashboardExprs.flatMap(metricsIn));
+      for (const metric of [
+        'rabbitmq_detailed_queue_messages_ready',
+        'rabbitmq_detailed_queue_messages_unacked',
+        'rabbitmq_detailed_queue_messages',
+        'rabbitmq_global_messages_confirmed_total',
+        'pg_stat_database_numbackends',
+        'pg_settings_max_connections',
+        'redis_memory_used_bytes',
+      ]) {
+        expect(used, metric).to.include(metric);
+      }
+      expect(dashboardExprs.join('\n')).to.include('queue="order-service.payment-processed.dlq"');
+      const rules = alerts.groups.flatMap((group) => group.rules);
+      const dlq = rules.find((rule) => rule.alert === 'PaymentDeadLettersWaiting');
+      expect(dlq?.expr).to.match(/rabbitmq_detailed_queue_messages\{queue="order-service\.payment-processed\.dlq"\}\) > 0$/);
+    });
+
+    it('name in the runbook every alert they define', () => {
+      const runbook = read('docs/operations.md');
+      for (const rule of alerts.groups.flatMap((group) => group.rules)) expect(runbook, rule.alert).to.include(`\`${rule.alert}\``);
+    });
+
     it('link every alert to a section of the runbook that exists', () => {
       // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
       const anchors = new Set(
@@ -320,13 +428,18 @@ describe('deployment: Compose, Prometheus and Grafana', function () {
         await Promise.allSettled([database?.drop(), vhost?.drop()]);
       });
 
+      // A metric of an exporter counts only while Prometheus scrapes that exporter's job.
+      const scraped = new Set(prometheus.scrape_configs.map((job) => job.job_name));
+      const fromExporters = new Set(Object.entries(EXPORTER_METRICS).flatMap(([job, names]) => (scraped.has(job) ? names : [])));
+      const known = (metric: string) => exported.has(metric) || fromExporters.has(metric);
+
       it('every dashboard panel query', () => {
-        const unknown = dashboardExprs.flatMap(metricsIn).filter((metric) => !exported.has(metric));
+        const unknown = dashboardExprs.flatMap(metricsIn).filter((metric) => !known(metric));
         expect(unknown).to.deep.equal([]);
       });
 
       it('every alert rule', () => {
-        const unknown = alertExprs.flatMap(metricsIn).filter((metric) => !exported.has(metric));
+        const unknown = alertExprs.flatMap(metricsIn).filter((metric) => !known(metric));
         expect(unknown).to.deep.equal([]);
       });
 

@@ -96,20 +96,31 @@ export const envAmqpUrls = (fallback: string) =>
     }),
   );
 
-export const LogLevel = v.optional(
-  v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level'),
-  'info',
+/** The HTTP port of a process, with its default. */
+export const envHttpPort = (fallback: number) =>
+  v.pipe(envPort(fallback), v.description('HTTP listener (`/healthz`, `/readyz`, `/metrics`; the api serves `/api/*` on it too); `0` lets the OS choose'));
+
+/** The size of a process's Postgres pool, with its default. */
+export const envPoolMax = (fallback: number) => v.pipe(envInt(fallback, 1, 500), v.description("connections in this process's Postgres pool"));
+
+export const LogLevel = v.pipe(
+  v.optional(v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level'), 'info'),
+  v.description('pino log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`'),
 );
 
-/** Variables every process reads. */
+/**
+ * Variables every process reads. Each variable of every env schema carries a `v.description()`:
+ * `pnpm docs:settings` writes the settings tables of README.md and docs/operations.md from them.
+ */
 export const CommonEnv = {
-  DATABASE_URL: envUrl('postgres://postgres@127.0.0.1:5432/orders', ['postgres', 'postgresql']),
-  /** One node, or the comma-separated nodes of one cluster: each connection fails over between them. */
-  RABBITMQ_URL: envAmqpUrls('amqp://guest:guest@127.0.0.1:5672'),
-  REDIS_URL: envUrl('redis://127.0.0.1:6379/0', ['redis', 'rediss']),
+  DATABASE_URL: v.pipe(envUrl('postgres://postgres@127.0.0.1:5432/orders', ['postgres', 'postgresql']), v.description('PostgreSQL')),
+  RABBITMQ_URL: v.pipe(
+    envAmqpUrls('amqp://guest:guest@127.0.0.1:5672'),
+    v.description('RabbitMQ (vhost in the path): one node, or the comma-separated nodes of one cluster (same credentials and vhost); each connection fails over between them'),
+  ),
+  REDIS_URL: v.pipe(envUrl('redis://127.0.0.1:6379/0', ['redis', 'rediss']), v.description('Redis (db index in the path)')),
   LOG_LEVEL: LogLevel,
-  /** Connections in this process's Postgres pool. */
-  DB_POOL_MAX: envInt(10, 1, 500),
+  DB_POOL_MAX: envPoolMax(10),
 };
 
 /**

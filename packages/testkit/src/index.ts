@@ -8,3 +8,4 @@ export * from './redis';
 export * from './rabbit-node';
 export * from './rabbit-cluster';
 export * from './otlp-receiver';
+export * from './broker-alarm';

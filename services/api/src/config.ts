@@ -1,36 +1,34 @@
 import * as v from 'valibot';
-import { CommonEnv, envBool, envInt, envPort } from '@order-service/shared';
+import { CommonEnv, envBool, envHttpPort, envInt, envPoolMax, envPort } from '@order-service/shared';
 
 export const ApiEnv = v.object({
   ...CommonEnv,
-  PORT: envPort(8000),
-  DB_POOL_MAX: envInt(20, 1, 500),
-  API_RATE_LIMIT_ENABLED: envBool(true),
-  /** Requests per window per client IP on /api/*. */
-  API_RATE_LIMIT_MAX: envInt(5, 1, 1_000_000),
-  API_RATE_LIMIT_WINDOW_MS: envInt(60_000, 1_000, 86_400_000),
-  /**
-   * How many reverse proxies stand in front of the API. The client IP is taken that many hops
-   * from the right of X-Forwarded-For, so a client cannot pick its own IP by sending the header.
-   * 0 (the default) ignores X-Forwarded-For entirely.
-   */
-  API_TRUST_PROXY_HOPS: envInt(0, 0, 10),
-  API_CACHE_TTL_SECONDS: envInt(60, 1, 86_400),
-  /** How long an Idempotency-Key can replay its order's response before it is pruned. */
-  API_IDEMPOTENCY_RETENTION_HOURS: envInt(24, 1, 8_760),
-  API_IDEMPOTENCY_PRUNE_INTERVAL_MS: envInt(600_000, 1_000, 86_400_000),
-  /** Per-command timeout for Redis, so a stalled Redis never holds a request. */
-  REDIS_COMMAND_TIMEOUT_MS: envInt(200, 10, 10_000),
-  /**
-   * A request whose headers and body have not arrived in full by then gets 408 and its connection
-   * is closed, so a client that sends slowly or never finishes cannot hold a connection for long.
-   */
-  API_REQUEST_TIMEOUT_MS: envInt(10_000, 100, 600_000),
-  /**
-   * When set, /metrics and /readyz are served on this port only (an operator's network), not on
-   * the public one. Unset by default: they stay on PORT.
-   */
-  API_OPS_PORT: v.optional(envPort(0)),
+  PORT: envHttpPort(8000),
+  DB_POOL_MAX: envPoolMax(20),
+  API_RATE_LIMIT_ENABLED: v.pipe(envBool(true), v.description('per-IP rate limit on `/api/*`, shared by all replicas through Redis')),
+  API_RATE_LIMIT_MAX: v.pipe(envInt(5, 1, 1_000_000), v.description('requests per window per client IP on `/api/*`')),
+  API_RATE_LIMIT_WINDOW_MS: v.pipe(envInt(60_000, 1_000, 86_400_000), v.description('the rate-limit window')),
+  /** Counted from the right of X-Forwarded-For, so a client cannot pick its own IP by sending the header. */
+  API_TRUST_PROXY_HOPS: v.pipe(
+    envInt(0, 0, 10),
+    v.description('reverse proxies in front of the API; the client IP is taken that many hops from the right of `X-Forwarded-For` (`0` ignores the header)'),
+  ),
+  API_CACHE_TTL_SECONDS: v.pipe(envInt(60, 1, 86_400), v.description('TTL of cached orders in Redis')),
+  API_IDEMPOTENCY_RETENTION_HOURS: v.pipe(
+    envInt(24, 1, 8_760),
+    v.description('how long an `Idempotency-Key` can replay its original response before it is pruned'),
+  ),
+  API_IDEMPOTENCY_PRUNE_INTERVAL_MS: v.pipe(envInt(600_000, 1_000, 86_400_000), v.description('how often expired idempotency keys are pruned')),
+  REDIS_COMMAND_TIMEOUT_MS: v.pipe(envInt(200, 10, 10_000), v.description('per-command Redis timeout, so a stalled Redis never holds a request longer')),
+  /** A client that sends slowly or never finishes cannot hold a connection for long. */
+  API_REQUEST_TIMEOUT_MS: v.pipe(
+    envInt(10_000, 100, 600_000),
+    v.description('a request whose headers and body have not fully arrived by then gets `408` and its connection is closed'),
+  ),
+  API_OPS_PORT: v.pipe(
+    v.optional(envPort(0)),
+    v.description('when set, `/metrics` and `/readyz` are served only on this port (an operator network), 404 on the public one; `/healthz` stays public'),
+  ),
 });
 
 export type ApiConfig = v.InferOutput<typeof ApiEnv>;

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import { Connection } from 'rabbitmq-client';
 import {
+  blockBrokerPublishers,
   createTestDatabase,
   createTestVhost,
   rabbitmqctl,
@@ -11,6 +12,7 @@ import {
   type TcpProxy,
   type TestDatabase,
   type TestVhost,
+  unblockBrokerPublishers,
 } from '@order-service/testkit';
 import { TEST_SETTINGS, auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
 
@@ -57,6 +59,8 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
     audit = await startAudit(vhost.url);
   });
   after(async () => {
+    // A test that timed out while the broker was blocked never reached its `finally`.
+    await unblockBrokerPublishers();
     await audit?.close();
     await Promise.all([amqpProxy?.close(), pgProxy?.close()]);
     await Promise.all([database?.drop(), vhost?.drop()]);
@@ -149,12 +153,12 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
   it('holds rows while the broker blocks publishers (memory alarm), claims nothing more until it unblocks, then drains', async () => {
     const relay = await startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url });
     await publishOne(database, audit);
-    // The watermark is broker-wide: read it first, keep the alarm short, always restore it.
-    const current = Number.parseFloat(await rabbitmqctl('eval', 'vm_memory_monitor:get_vm_memory_high_watermark().'));
-    const previous = Number.isFinite(current) && current > 0 ? current : 0.4;
+    // The audit queue can see the first event before the relay has marked its row.
+    await waitFor(async () => (await outboxState(database.db)).pending === 0, { timeoutMs: 10_000, what: 'the first row marked' });
     const before = await outboxState(database.db);
+    // The alarm is broker-wide: keep it short, and lift it even when this test fails (and in `after`).
     try {
-      await rabbitmqctl('set_vm_memory_high_watermark', '0');
+      await blockBrokerPublishers();
       await waitFor(async () => (await rabbitmqctl('eval', 'rabbit_alarm:get_alarms().')).includes('memory'), {
         timeoutMs: 10_000,
         intervalMs: 100,
@@ -181,7 +185,7 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
       expect(await openClaims(), 'claims opened while blocked').to.equal(0);
       expect(await relay.metric('relay_retried_total'), 'rows sent into the block while blocked').to.equal(claimsBefore);
     } finally {
-      await rabbitmqctl('set_vm_memory_high_watermark', String(previous));
+      await unblockBrokerPublishers();
     }
     try {
       await waitFor(async () => (await outboxState(database.db)).pending === 0, { timeoutMs: 30_000, what: 'the backlog after the block' });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { waitFor } from '@order-service/testkit';
-import { deleteOrdersExchange, restoreOrdersExchange, withBrokerBlocked } from './broker';
+import { waitFor, withBrokerBlocked } from '@order-service/testkit';
+import { deleteOrdersExchange, restoreOrdersExchange } from './broker';
 import type { Role } from './processes';
 import type { FaultSystem } from './system';
 
