@@ -2,6 +2,8 @@
  * Where the relay's next claim starts (see claimBatch): above the lowest row its last claim saw,
  * so that a busy relay does not walk the dead index entries of everything published before, or
  * from the start of the table. It claims from the start
+ * - after a claim that locked nothing: an idle relay looks at the whole table (and finds a row of
+ *   a failed batch as soon as the server let go of it);
  * - at least once per `fromStartEveryMs` (a row that committed late, a row another relay let go);
  * - after one of its batches failed: at once, and again once the server has ended the failed
  *   transaction (a session cut off from the relay holds its locks until the lease runs out);
@@ -24,9 +26,9 @@ export function createClaimFloor(fromStartEveryMs: number, now: () => number = D
       rescans = rescans.filter((rescanAt) => rescanAt > at);
       return FROM_START;
     },
-    /** A claim locked rows; `firstCandidateId` is the lowest id it locked or passed over for an earlier row of its order. */
-    claimed(firstCandidateId: string): void {
-      floor = String(BigInt(firstCandidateId) - 1n);
+    /** After each claim: the lowest id it locked or passed over for an earlier row of its order, if it locked any. */
+    claimed(firstCandidateId: string | undefined): void {
+      floor = firstCandidateId === undefined ? FROM_START : String(BigInt(firstCandidateId) - 1n);
     },
     /** Rows below the floor are due again in `ms`: claim from the start then. */
     rescanIn(...delaysMs: number[]): void {

@@ -148,7 +148,7 @@ export function startRelay(deps: RelayDeps): Relay {
       try {
         const claim = await batch.claimed;
         rows = claim.rows;
-        if (claim.firstCandidateId !== undefined) floor.claimed(claim.firstCandidateId);
+        floor.claimed(claim.firstCandidateId);
         statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: Date.now() - claimStarted });
         logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
         caughtUp = rows.length < limit;

@@ -49,6 +49,17 @@ describe('relay: where a claim starts', () => {
     expect(floor.next()).to.equal('499');
   });
 
+  it('claims from the start after a claim that locked nothing', () => {
+    const { floor, advance } = floorAt(60_000);
+    floor.next();
+    floor.claimed('500');
+    advance(10);
+    expect(floor.next()).to.equal('499');
+    floor.claimed(undefined);
+    advance(10);
+    expect(floor.next()).to.equal('0');
+  });
+
   it('keeps ids exact past 2^53', () => {
     const { floor } = floorAt(1_000);
     floor.next();
