@@ -21,7 +21,7 @@ export function toRow(figure: Figure): Row {
   const latency = figure.p99Ms === null ? '' : `p50 ${formatMs(figure.p50Ms ?? NaN)}, p99 ${formatMs(figure.p99Ms)}`;
   const value =
     figure.unit === 'ms'
-      ? latency
+      ? latency || `${figure.value === null ? '—' : figure.value.toFixed(2)} ms`
       : figure.unit === 'MB'
         ? `${rate(figure.value)} MB`
         : `${rate(figure.value)} ${figure.unit}${latency ? ` (${latency})` : ''}`;
