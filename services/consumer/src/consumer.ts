@@ -1,5 +1,5 @@
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client';
-import { Topology, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
+import { Topology, backoff, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
 import { SpanKind, traceFields, withSpan, type Span } from '@order-service/shared/telemetry';
 import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
@@ -8,7 +8,7 @@ import type { ConsumerConfig } from './config';
 import type { ConsumerMetrics } from './metrics';
 import { parsePaymentEvent, type MessageLimits } from './parse-event';
 import { FIRST_SEEN_HEADER, createRepublisher, type DeadLetterCode } from './republish';
-import { backoffMs, deliveryAttempt, firstSeenAt, pause } from './retry';
+import { deliveryAttempt, firstSeenAt, pause } from './retry';
 import { declarePaymentTopology, declareWhenReachable, paymentBinding, paymentQueueOptions, paymentsExchange } from './topology';
 
 export interface PaymentConsumerDeps {
@@ -99,7 +99,9 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
         return deadLetter(msg, attempt, 'max-attempts', `gave up after ${attempt} attempts; last error: ${message}`);
       }
       logger.warn({ eventId: event.id, attempt, err: message }, 'applying payment failed; will retry');
-      return retryLater(msg, attempt, backoffMs(attempt, config.CONSUMER_RETRY_DELAY_MS, config.CONSUMER_RETRY_MAX_DELAY_MS), message);
+      // Jittered, so deadlocked or throttled handlers do not retry in lockstep.
+      const delayMs = backoff(attempt, { baseMs: config.CONSUMER_RETRY_DELAY_MS, maxMs: config.CONSUMER_RETRY_MAX_DELAY_MS });
+      return retryLater(msg, attempt, delayMs, message);
     }
 
     if (result.outcome === 'unknown-order') return unknownOrder(msg, attempt, event);

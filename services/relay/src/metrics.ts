@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '@order-service/shared';
-import { withDeadline } from './deadline';
+import { withDeadline, type Db } from '@order-service/shared';
 import { countParked, pendingStats } from './outbox.stats';
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
@@ -20,12 +19,12 @@ export function createRelayMetrics(db: Db) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const readPending = shared(() => withDeadline(pendingStats(db), 1_000));
+  const readPending = shared(() => withDeadline(pendingStats(db), 1_000, 'postgres'));
   let parkedReadAt = 0;
   const readParked = shared(async () => {
     // Counting parked rows has no index to use, so it is refreshed at most every 30 s.
     if (Date.now() - parkedReadAt < 30_000) return undefined;
-    const parked = await withDeadline(countParked(db), 1_000);
+    const parked = await withDeadline(countParked(db), 1_000, 'postgres');
     parkedReadAt = Date.now();
     return parked;
   });

@@ -1,8 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
-import { createRenewingPublisher } from '@order-service/shared';
+import { createRenewingPublisher, withDeadline } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
-import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
 const SEND_SLICE = 50;
@@ -63,7 +62,7 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
     for (const exchange of new Set(rows.map((row) => row.exchange))) {
       if (known.has(exchange)) continue;
       try {
-        await withDeadline(connection.exchangeDeclare({ exchange, passive: true }), options.timeoutMs);
+        await withDeadline(connection.exchangeDeclare({ exchange, passive: true }), options.timeoutMs, 'the broker');
         known.add(exchange);
       } catch (error) {
         missing.set(exchange, describe(error));

@@ -1,10 +1,8 @@
 import type { Connection } from 'rabbitmq-client';
-import { Topology, declareOrdersExchange, type Db, type Logger } from '@order-service/shared';
-import { retryDelayMs } from './backoff';
+import { Topology, backoff, declareOrdersExchange, withDeadline, type Db, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
 import { startOutboxListener } from './listener';
 import type { RelayMetrics } from './metrics';
-import { withDeadline } from './deadline';
 import { createClaimFloor } from './claim-floor';
 import { claimBatch, type Claim, type ClaimedRow } from './outbox.repository';
 import { createOutboxPublisher } from './publisher';
@@ -70,14 +68,14 @@ export function startRelay(deps: RelayDeps): Relay {
   const retention = startRetention(db, logger, { retentionMs: settings.retentionMs, intervalMs: settings.retentionIntervalMs });
 
   async function declareTopology() {
-    for (let attempt = 0; !stopping; attempt += 1) {
+    for (let attempt = 1; !stopping; attempt += 1) {
       try {
         // Bounded: an RPC to a broker that stopped answering would otherwise wait for the heartbeat.
-        await withDeadline(declareOrdersExchange(connection), Math.max(settings.publishTimeoutMs, 5_000));
+        await withDeadline(declareOrdersExchange(connection), Math.max(settings.publishTimeoutMs, 5_000), 'the broker');
         return;
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'cannot declare the orders exchange yet; retrying');
-        await wakeup.sleep(Math.min(100 * 2 ** attempt, 5_000));
+        await wakeup.sleep(backoff(attempt, { baseMs: 100, maxMs: 5_000 }));
       }
     }
   }
@@ -161,7 +159,7 @@ export function startRelay(deps: RelayDeps): Relay {
         logger.warn({ err: (error as Error).message, failures }, 'claiming outbox rows failed; retrying');
         // Back off (Postgres is likely away); only a hint cuts it short.
         wakeup.clear();
-        await wakeup.sleep(retryDelayMs(failures, { baseMs: 200, maxMs: 5_000 }));
+        await wakeup.sleep(backoff(failures, { baseMs: 200, maxMs: 5_000 }));
         continue;
       }
       if (rows.length === 0) {

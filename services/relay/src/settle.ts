@@ -1,6 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { DB, Logger } from '@order-service/shared';
-import { retryDelayMs } from './backoff';
+import { backoff, type DB, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
 import { settleRows, type ClaimedRow, type RowOutcome } from './outbox.repository';
@@ -47,7 +46,7 @@ export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: 
   const written: RowOutcome[] = outcomes.map((o) => {
     if (o.ok) return { id: o.row.id, published: true };
     const park = o.row.attempts >= settings.maxAttempts;
-    return { id: o.row.id, published: false, error: o.error, park, delayMs: park ? undefined : retryDelayMs(o.row.attempts, settings.backoff) };
+    return { id: o.row.id, published: false, error: o.error, park, delayMs: park ? undefined : backoff(o.row.attempts, settings.backoff) };
   });
   await settleRows(trx, written);
   deps.logger.debug({ rows: rows.length, publishMs, settleMs: Date.now() - startedAt - publishMs }, 'batch settled');

@@ -50,7 +50,7 @@ export function createRateLimiter(redis: RedisClient, logger: Logger, options: R
     logger: { warn, error: warn },
     store: new SelfHealingRedisStore({
       prefix: 'rl:',
-      sendCommand: (...args: string[]) => withDeadline(redis.sendCommand(args), options.redisTimeoutMs),
+      sendCommand: (...args: string[]) => withDeadline(redis.sendCommand(args), options.redisTimeoutMs, 'redis'),
     }),
     handler: (req, res, _next, opts) => {
       const { resetTime } = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
