@@ -22,7 +22,8 @@ export interface CollaboratorSources {
 /**
  * The collaborators startRelay runs with, as the settings make them: the publisher, the LISTEN
  * connection that wakes the loop, the retention sweep and the planner-statistics guard. main.ts
- * and the tests build them here, so a test runs what production runs (or swaps one piece).
+ * and the relay tests build them here, so the tests run what production runs; a test that needs a
+ * fake passes its own to startRelay instead.
  */
 export function createRelayCollaborators({ db, connection, databaseUrl, logger, settings, clock }: CollaboratorSources): RelayCollaborators {
   const wakeup = createWakeup(clock);
