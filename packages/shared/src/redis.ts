@@ -1,5 +1,6 @@
 // The bare client: the `redis` package also loads the search, JSON, time-series and bloom modules (~20 MB).
 import { createClient } from '@redis/client';
+import { backoff } from './backoff';
 import type { Logger } from './logger';
 
 export interface RedisOptions {
@@ -37,7 +38,8 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
     commandOptions: { timeout: options.commandTimeoutMs ?? 250 },
     socket: {
       connectTimeout: 1_000,
-      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2_000),
+      // node-redis counts retries from 0.
+      reconnectStrategy: (retries) => backoff(retries + 1, { baseMs: 100, maxMs: 2_000 }),
     },
   });
   let lastWarning = 0;
@@ -56,12 +58,3 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
 }
 
 export type RedisClient = ReturnType<typeof createRedis>;
-
-/** Rejects when `promise` has not settled within `ms`: a stalled Redis must never hold a request. */
-export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}

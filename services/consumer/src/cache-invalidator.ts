@@ -1,4 +1,4 @@
-import { invalidateOrder, type Logger, type RedisClient } from '@order-service/shared';
+import { invalidateOrder, type Clock, type Logger, type RedisClient } from '@order-service/shared';
 
 export interface CacheInvalidator {
   /** Marks cached copies of the order older than `version` stale. Never throws. */
@@ -18,6 +18,7 @@ export interface CacheInvalidator {
 export function createCacheInvalidator(
   redis: RedisClient,
   logger: Logger,
+  clock: Clock,
   ttlSeconds: number,
   { retryIntervalMs = 500 }: { retryIntervalMs?: number } = {},
 ): CacheInvalidator {
@@ -37,9 +38,10 @@ export function createCacheInvalidator(
 
   function keep(orderId: string, version: number) {
     const previous = pending.get(orderId);
-    pending.set(orderId, { version: Math.max(version, previous?.version ?? 0), until: Date.now() + ttlSeconds * 1_000 });
-    if (Date.now() - lastWarning > 10_000) {
-      lastWarning = Date.now();
+    const now = clock.now();
+    pending.set(orderId, { version: Math.max(version, previous?.version ?? 0), until: now + ttlSeconds * 1_000 });
+    if (now - lastWarning > 10_000) {
+      lastWarning = now;
       logger.warn({ pending: pending.size }, 'redis unavailable; cache invalidations queued for retry');
     }
   }
@@ -47,7 +49,7 @@ export function createCacheInvalidator(
   let flushing: Promise<void> | undefined;
   async function flush() {
     for (const [orderId, entry] of pending) {
-      if (Date.now() > entry.until) {
+      if (clock.now() > entry.until) {
         pending.delete(orderId);
         continue;
       }

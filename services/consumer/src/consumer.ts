@@ -1,5 +1,5 @@
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client';
-import { Topology, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
+import { Topology, backoff, type Clock, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
 import { SpanKind, traceFields, withSpan, type Span } from '@order-service/shared/telemetry';
 import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
@@ -8,7 +8,7 @@ import type { ConsumerConfig } from './config';
 import type { ConsumerMetrics } from './metrics';
 import { parsePaymentEvent, type MessageLimits } from './parse-event';
 import { FIRST_SEEN_HEADER, createRepublisher, type DeadLetterCode } from './republish';
-import { backoffMs, deliveryAttempt, firstSeenAt, pause } from './retry';
+import { deliveryAttempt, firstSeenAt, pause } from './retry';
 import { declarePaymentTopology, declareWhenReachable, paymentBinding, paymentQueueOptions, paymentsExchange } from './topology';
 
 export interface PaymentConsumerDeps {
@@ -17,6 +17,8 @@ export interface PaymentConsumerDeps {
   cache: CacheInvalidator;
   logger: Logger;
   metrics: ConsumerMetrics;
+  /** For grace periods, first sightings, dead-letter stamps and the order-to-applied age. */
+  clock: Clock;
   config: Pick<
     ConsumerConfig,
     | 'CONSUMER_PREFETCH'
@@ -49,8 +51,8 @@ export interface PaymentConsumer {
  * queue's delivery limit is the broker-side backstop.
  */
 export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer {
-  const { connection, db, cache, logger, metrics, config } = deps;
-  const republisher = createRepublisher(connection);
+  const { connection, db, cache, logger, metrics, clock, config } = deps;
+  const republisher = createRepublisher(connection, () => clock.now());
   const apply = createApplyBatcher(db, config.CONSUMER_BATCH_SIZE);
   const stopping = new AbortController();
   const limits: MessageLimits = { maxBodyBytes: config.CONSUMER_MAX_BODY_BYTES, maxHeaderBytes: config.CONSUMER_MAX_HEADER_BYTES };
@@ -73,7 +75,7 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
 
   /** An order not known yet may still be on its way: the event waits in the broker's retry queue, holding no handler. */
   async function unknownOrder(msg: AsyncMessage, attempt: number, event: PaymentProcessed) {
-    const now = Date.now();
+    const now = clock.now();
     const firstSeen = firstSeenAt(event, msg.headers?.[FIRST_SEEN_HEADER], now);
     if (now - firstSeen < config.CONSUMER_UNKNOWN_ORDER_GRACE_MS) {
       await republisher.retryLater(msg, firstSeen);
@@ -99,7 +101,9 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
         return deadLetter(msg, attempt, 'max-attempts', `gave up after ${attempt} attempts; last error: ${message}`);
       }
       logger.warn({ eventId: event.id, attempt, err: message }, 'applying payment failed; will retry');
-      return retryLater(msg, attempt, backoffMs(attempt, config.CONSUMER_RETRY_DELAY_MS, config.CONSUMER_RETRY_MAX_DELAY_MS), message);
+      // Jittered, so deadlocked or throttled handlers do not retry in lockstep.
+      const delayMs = backoff(attempt, { baseMs: config.CONSUMER_RETRY_DELAY_MS, maxMs: config.CONSUMER_RETRY_MAX_DELAY_MS });
+      return retryLater(msg, attempt, delayMs, message);
     }
 
     if (result.outcome === 'unknown-order') return unknownOrder(msg, attempt, event);
@@ -112,7 +116,7 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     switch (result.outcome) {
       case 'applied':
         await cache.invalidate(event.data.order_id, result.version);
-        metrics.orderToApplied.observe(Math.max(0, Date.now() - result.orderCreatedAt.getTime()) / 1_000);
+        metrics.orderToApplied.observe(Math.max(0, clock.now() - result.orderCreatedAt.getTime()) / 1_000);
         metrics.events.inc({ outcome: 'applied' });
         logger.info({ ...log, ...traceFields(span) }, 'payment applied');
         break;

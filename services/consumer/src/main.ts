@@ -7,6 +7,7 @@ import {
   loadConfig,
   onShutdown,
   startOpsServer,
+  systemClock,
 } from '@order-service/shared';
 import { startTelemetry } from '@order-service/shared/telemetry';
 import { createCacheInvalidator } from './cache-invalidator';
@@ -31,7 +32,7 @@ const db = createDb(config.DATABASE_URL, {
 });
 const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
 const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-consumer', logger);
-const cache = createCacheInvalidator(redis, logger, config.CONSUMER_CACHE_TTL_SECONDS);
+const cache = createCacheInvalidator(redis, logger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
 
 if (config.CONSUMER_CRASH_POINT) logger.warn({ crashPoint: config.CONSUMER_CRASH_POINT }, 'TEST-ONLY crash point armed');
 const payments = startPaymentConsumer({
@@ -40,6 +41,7 @@ const payments = startPaymentConsumer({
   cache,
   logger,
   metrics,
+  clock: systemClock,
   config,
   // TEST ONLY (CONSUMER_CRASH_POINT=after-commit): die like a killed process would, after the
   // commit and before the ack, so the broker redelivers an event that is already applied.

@@ -8,15 +8,6 @@ export function deliveryAttempt(msg: { redelivered: boolean; headers?: Record<st
 }
 
 /**
- * Back-off before requeueing a message whose handling failed: doubles per attempt up to
- * `maxMs`, with jitter so deadlocked or throttled handlers do not retry in lockstep.
- */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const exponential = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exponential * (0.75 + 0.5 * random()));
-}
-
-/**
  * When an event for an unknown order was first seen (ms since the epoch), for its grace period:
  * the earliest of the event's own time, the time the retry queue carried along, and now. Neither
  * a publisher whose clock runs ahead nor a header from the future can stretch the grace period,

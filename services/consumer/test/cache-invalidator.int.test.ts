@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { cacheOrder, createRedis, orderCacheKey, readCachedOrder, type RedisClient } from '@order-service/shared';
+import { cacheOrder, createRedis, orderCacheKey, readCachedOrder, systemClock, type RedisClient } from '@order-service/shared';
 import { startTcpProxy, waitFor, type TcpProxy } from '@order-service/testkit';
 import { createCacheInvalidator } from '../src/cache-invalidator';
 import { REDIS_URL, quietLogger } from './support';
@@ -25,7 +25,7 @@ describe('cache invalidation', function () {
 
   it('a newer version replaces the cached order with a tombstone that an older write cannot undo', async () => {
     const orderId = randomUUID();
-    const cache = createCacheInvalidator(direct, quietLogger, 60);
+    const cache = createCacheInvalidator(direct, quietLogger, systemClock, 60);
     await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
     await cache.invalidate(orderId, 2);
     expect(await readCachedOrder(direct, orderId)).to.equal(null);
@@ -37,7 +37,7 @@ describe('cache invalidation', function () {
 
   it('while Redis is unreachable, invalidations are kept and delivered once it is back', async () => {
     const orderId = randomUUID();
-    const cache = createCacheInvalidator(throughProxy, quietLogger, 60, { retryIntervalMs: 50 });
+    const cache = createCacheInvalidator(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
     await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
     proxy.cut();
     await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
@@ -50,5 +50,24 @@ describe('cache invalidation', function () {
     await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
     expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
     await cache.close();
+  });
+
+  it('gives up a queued invalidation once the cached copy it guards against must have expired', async () => {
+    let now = 1_000_000;
+    const cache = createCacheInvalidator(throughProxy, quietLogger, { now: () => now }, 60, { retryIntervalMs: 20 });
+    proxy.cut();
+    try {
+      await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
+      await cache.invalidate(randomUUID(), 2);
+      now += 59_000;
+      // Several retry ticks pass with Redis still away: within the TTL the invalidation is kept.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(cache.pendingCount(), 'kept within the TTL').to.equal(1);
+      now += 1_001;
+      await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 5_000, what: 'the expired invalidation to be dropped' });
+    } finally {
+      proxy.restore();
+      await cache.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backoffMs, deliveryAttempt, firstSeenAt, pause } from '../src/retry';
+import { deliveryAttempt, firstSeenAt, pause } from '../src/retry';
 
 describe('retry policy', () => {
   it('counts deliveries from the quorum queue header, and ignores that header on a first delivery', () => {
@@ -7,14 +7,6 @@ describe('retry policy', () => {
     expect(deliveryAttempt({ redelivered: false, headers: { 'x-delivery-count': 7 } })).to.equal(1);
     expect(deliveryAttempt({ redelivered: true, headers: { 'x-delivery-count': 2 } })).to.equal(3);
     expect(deliveryAttempt({ redelivered: true })).to.equal(2);
-  });
-
-  it('backs off exponentially up to the cap, with bounded jitter', () => {
-    expect(backoffMs(1, 100, 5_000, () => 0.5)).to.equal(100);
-    expect(backoffMs(3, 100, 5_000, () => 0.5)).to.equal(400);
-    expect(backoffMs(20, 100, 5_000, () => 0.5)).to.equal(5_000);
-    expect(backoffMs(2, 100, 5_000, () => 0)).to.equal(150);
-    expect(backoffMs(2, 100, 5_000, () => 1)).to.equal(250);
   });
 
   it('dates an event for an unknown order from the earliest of its own time, the carried first sight and now', () => {

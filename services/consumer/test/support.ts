@@ -9,6 +9,7 @@ import {
   createLogger,
   createRedis,
   loadConfig,
+  systemClock,
   type Db,
   type PaymentProcessed,
   type RedisClient,
@@ -115,9 +116,9 @@ export async function startTestConsumer(
   const connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url: rabbitUrl, connectionName: name, retryLow: 50, retryHigh: 500 });
   connection.on('error', () => {});
   const metrics = createConsumerMetrics();
-  const cache = createCacheInvalidator(redis, quietLogger, config.CONSUMER_CACHE_TTL_SECONDS);
+  const cache = createCacheInvalidator(redis, quietLogger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
   await new Promise<void>((resolve) => (redis.isReady ? resolve() : redis.once('ready', () => resolve())));
-  const payments = startPaymentConsumer({ connection, db, cache, logger: quietLogger, metrics, config });
+  const payments = startPaymentConsumer({ connection, db, cache, logger: quietLogger, metrics, clock: systemClock, config });
   await new Promise<void>((resolve) => payments.consumer.once('ready', () => resolve()));
   return {
     db,

@@ -1,3 +1,5 @@
+import type { Clock } from '@order-service/shared';
+
 /**
  * Where the relay's next claim starts (see claimBatch): above the lowest row its last claim saw,
  * so that a busy relay does not walk the dead index entries of everything published before, or
@@ -10,7 +12,7 @@
  * - when the first retry it scheduled comes due (a retried row stays below the floor).
  * Rows another relay held and let go are found by the claim from the start once per interval.
  */
-export function createClaimFloor(fromStartEveryMs: number, now: () => number = Date.now) {
+export function createClaimFloor(fromStartEveryMs: number, clock: Clock) {
   const FROM_START = '0';
   let floor = FROM_START;
   let fromStartAt = -Infinity;
@@ -19,7 +21,7 @@ export function createClaimFloor(fromStartEveryMs: number, now: () => number = D
   return {
     /** The id the next claim starts above ('0' is the start: ids begin at 1). */
     next(): string {
-      const at = now();
+      const at = clock.now();
       const due = rescans.length > 0 && rescans[0]! <= at;
       if (at - fromStartAt < fromStartEveryMs && !due) return floor;
       fromStartAt = at;
@@ -32,7 +34,7 @@ export function createClaimFloor(fromStartEveryMs: number, now: () => number = D
     },
     /** Rows below the floor are due again in `ms`: claim from the start then. */
     rescanIn(...delaysMs: number[]): void {
-      rescans = [...rescans, ...delaysMs.map((ms) => now() + ms)].sort((a, b) => a - b);
+      rescans = [...rescans, ...delaysMs.map((ms) => clock.now() + ms)].sort((a, b) => a - b);
     },
   };
 }

@@ -1,6 +1,5 @@
 import * as v from 'valibot';
-import { CommonEnv, envHttpPort, envInt, envNumber } from '@order-service/shared';
-import type { BackoffPolicy } from './backoff';
+import { CommonEnv, envHttpPort, envInt, envNumber, type BackoffPolicy } from '@order-service/shared';
 
 /**
  * Test-only fault hooks: the relay SIGKILLs itself when a batch reaches this point, so the crash

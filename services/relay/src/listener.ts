@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { OUTBOX_CHANNEL, type Logger } from '@order-service/shared';
+import { OUTBOX_CHANNEL, backoff, type Logger } from '@order-service/shared';
 
 export interface OutboxListener {
   /** True while the LISTEN connection is up. */
@@ -22,8 +22,8 @@ export function startOutboxListener(databaseUrl: string, logger: Logger, onWake:
 
   const scheduleReconnect = () => {
     if (stopped || retryTimer) return;
-    const delay = Math.min(100 * 2 ** failures, 5_000);
     failures += 1;
+    const delay = backoff(failures, { baseMs: 100, maxMs: 5_000 });
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void connect();

@@ -7,8 +7,10 @@ import {
   loadConfig,
   onShutdown,
   startOpsServer,
+  systemClock,
 } from '@order-service/shared';
 import { startTelemetry } from '@order-service/shared/telemetry';
+import { createRelayCollaborators } from './collaborators';
 import { RelayEnv, relaySettings } from './config';
 import { createRelayMetrics } from './metrics';
 import { startRelay } from './relay';
@@ -32,7 +34,9 @@ const db = createDb(config.DATABASE_URL, {
 const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-relay', logger);
 connection.on('connection.blocked', (reason) => logger.warn({ reason }, 'rabbitmq is blocking publishers'));
 connection.on('connection.unblocked', () => logger.info('rabbitmq unblocked publishers'));
-const metrics = createRelayMetrics(db);
+const clock = systemClock;
+const settings = relaySettings(config);
+const metrics = createRelayMetrics(db, clock);
 
 const crashPoint = config.RELAY_CRASH_POINT;
 if (crashPoint) logger.warn({ crashPoint }, 'RELAY_CRASH_POINT is set: this relay will kill itself (test only)');
@@ -40,10 +44,11 @@ if (crashPoint) logger.warn({ crashPoint }, 'RELAY_CRASH_POINT is set: this rela
 const relay = startRelay({
   db,
   connection,
-  databaseUrl: config.DATABASE_URL,
   logger,
   metrics,
-  settings: relaySettings(config),
+  settings,
+  clock,
+  ...createRelayCollaborators({ db, connection, databaseUrl: config.DATABASE_URL, logger, settings, clock }),
   onFatal: () => process.exit(1),
   onCrashPoint: (point) => {
     if (point !== crashPoint) return;

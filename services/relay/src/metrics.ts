@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '@order-service/shared';
-import { withDeadline } from './deadline';
+import { withDeadline, type Clock, type Db } from '@order-service/shared';
 import { countParked, pendingStats } from './outbox.stats';
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
@@ -16,17 +15,17 @@ function shared<T>(read: () => Promise<T>): () => Promise<T> {
  * are read from Postgres when scraped; if Postgres does not answer within a second the last
  * values stay, so a scrape never hangs on a database outage.
  */
-export function createRelayMetrics(db: Db) {
+export function createRelayMetrics(db: Db, clock: Clock) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const readPending = shared(() => withDeadline(pendingStats(db), 1_000));
+  const readPending = shared(() => withDeadline(pendingStats(db), 1_000, 'postgres'));
   let parkedReadAt = 0;
   const readParked = shared(async () => {
     // Counting parked rows has no index to use, so it is refreshed at most every 30 s.
-    if (Date.now() - parkedReadAt < 30_000) return undefined;
-    const parked = await withDeadline(countParked(db), 1_000);
-    parkedReadAt = Date.now();
+    if (clock.now() - parkedReadAt < 30_000) return undefined;
+    const parked = await withDeadline(countParked(db), 1_000, 'postgres');
+    parkedReadAt = clock.now();
     return parked;
   });
 

@@ -1,8 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection, Envelope } from 'rabbitmq-client';
-import { createRenewingPublisher } from '@order-service/shared';
+import { createRenewingPublisher, withDeadline, type Clock } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
-import { withDeadline } from './deadline';
 import type { ClaimedRow } from './outbox.repository';
 
 const SEND_SLICE = 50;
@@ -50,7 +49,11 @@ const describe = (error: unknown) => {
  * a failure goes back to the outbox, which retries with backoff and parks in the end. A nack or
  * a confirm that never came (a cluster node died with it) moves the next batch to a new channel.
  */
-export function createOutboxPublisher(connection: Connection, options: { timeoutMs: number; knownExchanges: string[] }): OutboxPublisher {
+export function createOutboxPublisher(
+  connection: Connection,
+  clock: Clock,
+  options: { timeoutMs: number; knownExchanges: string[] },
+): OutboxPublisher {
   const publisher = createRenewingPublisher(connection, { confirm: true, maxAttempts: 1 });
   const known = new Set(['', ...options.knownExchanges]);
 
@@ -63,7 +66,7 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
     for (const exchange of new Set(rows.map((row) => row.exchange))) {
       if (known.has(exchange)) continue;
       try {
-        await withDeadline(connection.exchangeDeclare({ exchange, passive: true }), options.timeoutMs);
+        await withDeadline(connection.exchangeDeclare({ exchange, passive: true }), options.timeoutMs, 'the broker');
         known.add(exchange);
       } catch (error) {
         missing.set(exchange, describe(error));
@@ -103,7 +106,7 @@ export function createOutboxPublisher(connection: Connection, options: { timeout
       sends.push(
         sent.then(
           () => {
-            outcomes[index] ??= { row, ok: true, confirmedAt: Date.now() };
+            outcomes[index] ??= { row, ok: true, confirmedAt: clock.now() };
           },
           (error: unknown) => {
             outcomes[index] ??= { row, ok: false, error: describe(error) };

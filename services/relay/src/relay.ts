@@ -1,17 +1,13 @@
 import type { Connection } from 'rabbitmq-client';
-import { Topology, declareOrdersExchange, type Db, type Logger } from '@order-service/shared';
-import { retryDelayMs } from './backoff';
+import { backoff, declareOrdersExchange, withDeadline, type Clock, type Db, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
-import { startOutboxListener } from './listener';
 import type { RelayMetrics } from './metrics';
-import { withDeadline } from './deadline';
 import { createClaimFloor } from './claim-floor';
 import { claimBatch, type Claim, type ClaimedRow } from './outbox.repository';
-import { createOutboxPublisher } from './publisher';
-import { startRetention } from './retention';
-import { createWakeup } from './wakeup';
-import { reportSettled, settleBatch } from './settle';
-import { createStatsGuard } from './stats-guard';
+import type { OutboxPublisher } from './publisher';
+import { reportSettled, settleBatch, type ReportDeps, type SettleDeps } from './settle';
+import type { StatsGuard } from './stats-guard';
+import type { Wakeup } from './wakeup';
 
 /**
  * How soon the relay looks again after a short claim or the first empty one. Empty claims double
@@ -29,14 +25,27 @@ const FAST_POLL_MS = 5;
  */
 const GATHER_MS = 10;
 
-export interface RelayDeps {
+/**
+ * What the relay works with besides its clients (built by createRelayCollaborators). The relay
+ * owns them once started: `stop()` stops the listener and the retention, and closes the publisher.
+ */
+export interface RelayCollaborators {
+  /** When the loop looks again; the listener's hints arrive through it. */
+  wakeup: Wakeup;
+  publisher: OutboxPublisher;
+  /** The LISTEN connection that calls `wakeup.wake` on every hint. */
+  listener: { stop(): Promise<void> };
+  retention: { stop(): Promise<void> };
+  statsGuard: StatsGuard;
+}
+
+export interface RelayDeps extends RelayCollaborators {
   db: Db;
   connection: Connection;
-  /** For the dedicated LISTEN connection. */
-  databaseUrl: string;
   logger: Logger;
   metrics: RelayMetrics;
   settings: RelaySettings;
+  clock: Clock;
   /** Called if the relay loop dies of an unexpected error (main.ts exits the process). */
   onFatal?: (error: unknown) => void;
   /** Test-only fault hook, called (and awaited) at each crash point of every batch. */
@@ -57,33 +66,25 @@ export interface Relay {
  * when a batch finishes (rows of the same order may have been waiting behind it).
  */
 export function startRelay(deps: RelayDeps): Relay {
-  const { db, connection, logger, settings } = deps;
-  const publisher = createOutboxPublisher(connection, {
-    timeoutMs: settings.publishTimeoutMs,
-    knownExchanges: [Topology.ordersExchange],
-  });
+  const { db, connection, logger, settings, wakeup, publisher, listener, retention, statsGuard } = deps;
   let stopping = false;
-  const wakeup = createWakeup();
   const { wake } = wakeup;
 
-  const listener = startOutboxListener(deps.databaseUrl, logger, wake);
-  const retention = startRetention(db, logger, { retentionMs: settings.retentionMs, intervalMs: settings.retentionIntervalMs });
-
   async function declareTopology() {
-    for (let attempt = 0; !stopping; attempt += 1) {
+    for (let attempt = 1; !stopping; attempt += 1) {
       try {
         // Bounded: an RPC to a broker that stopped answering would otherwise wait for the heartbeat.
-        await withDeadline(declareOrdersExchange(connection), Math.max(settings.publishTimeoutMs, 5_000));
+        await withDeadline(declareOrdersExchange(connection), Math.max(settings.publishTimeoutMs, 5_000), 'the broker');
         return;
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'cannot declare the orders exchange yet; retrying');
-        await wakeup.sleep(Math.min(100 * 2 ** attempt, 5_000));
+        await wakeup.sleep(backoff(attempt, { baseMs: 100, maxMs: 5_000 }));
       }
     }
   }
 
-  const statsGuard = createStatsGuard(db, logger, { batchSize: settings.batchSize });
-  const settleDeps = { publisher, logger, metrics: deps.metrics, settings, onCrashPoint: deps.onCrashPoint };
+  const settleDeps: SettleDeps = { publisher, logger, settings, onCrashPoint: deps.onCrashPoint };
+  const reportDeps: ReportDeps = { logger, metrics: deps.metrics, settings };
   const inFlight = new Set<Promise<void>>();
   // A blocked connection (a broker memory or disk alarm) takes publishes but does not confirm
   // them: claiming then would only hold rows locked until the publish timeout.
@@ -124,7 +125,7 @@ export function startRelay(deps: RelayDeps): Relay {
     let caughtUp = true;
     // The wait after an empty claim: short right after work was found, doubling to the poll interval.
     let idleMs = FAST_POLL_MS;
-    const floor = createClaimFloor(settings.pollIntervalMs);
+    const floor = createClaimFloor(settings.pollIntervalMs, deps.clock);
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -141,7 +142,7 @@ export function startRelay(deps: RelayDeps): Relay {
       wakeup.clear();
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
-      const claimStarted = Date.now();
+      const claimStarted = performance.now();
       const batch = startBatch(limit, floor.next());
       deps.metrics.claims.inc();
       let rows: ClaimedRow[];
@@ -149,19 +150,20 @@ export function startRelay(deps: RelayDeps): Relay {
         const claim = await batch.claimed;
         rows = claim.rows;
         floor.claimed(claim.firstCandidateId);
-        statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: Date.now() - claimStarted });
-        logger.debug({ rows: rows.length, limit, claimMs: Date.now() - claimStarted, inFlight: inFlight.size }, 'claimed');
+        const claimMs = Math.round(performance.now() - claimStarted);
+        statsGuard.afterClaim({ afterIdle, rows: rows.length, limit, ms: claimMs });
+        logger.debug({ rows: rows.length, limit, claimMs, inFlight: inFlight.size }, 'claimed');
         caughtUp = rows.length < limit;
         failures = 0;
       } catch (error) {
-        statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Date.now() - claimStarted, error });
+        statsGuard.afterClaim({ afterIdle, rows: 0, limit, ms: Math.round(performance.now() - claimStarted), error });
         failures += 1;
         // It may have been the claim from the start; the next one is, and one after its lease ran out.
         floor.rescanIn(0, settings.leaseMs);
         logger.warn({ err: (error as Error).message, failures }, 'claiming outbox rows failed; retrying');
         // Back off (Postgres is likely away); only a hint cuts it short.
         wakeup.clear();
-        await wakeup.sleep(retryDelayMs(failures, { baseMs: 200, maxMs: 5_000 }));
+        await wakeup.sleep(backoff(failures, { baseMs: 200, maxMs: 5_000 }));
         continue;
       }
       if (rows.length === 0) {
@@ -173,7 +175,7 @@ export function startRelay(deps: RelayDeps): Relay {
       const tracked: Promise<void> = batch.settled
         .then((settled) => {
           if (!settled) return;
-          reportSettled(settleDeps, settled);
+          reportSettled(reportDeps, settled);
           if (settled.firstRetryMs === undefined) return;
           wakeup.wakeAfter(settled.firstRetryMs);
           floor.rescanIn(settled.firstRetryMs);

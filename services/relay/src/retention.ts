@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Logger } from '@order-service/shared';
+import { startPeriodic, type Db, type Logger } from '@order-service/shared';
 import { deletePublishedBefore } from './outbox.repository';
 
 export interface RetentionOptions {
@@ -9,6 +9,12 @@ export interface RetentionOptions {
   batchSize?: number;
 }
 
+export interface Retention {
+  /** Runs one sweep now (tests and operators); resolves with the rows deleted. */
+  sweepNow(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 /** Every relay runs the sweep on a timer; this lock makes only one of them do it at a time. */
 const RETENTION_LOCK = sql`hashtext('order-service.outbox-retention')`;
 
@@ -16,16 +22,14 @@ const RETENTION_LOCK = sql`hashtext('order-service.outbox-retention')`;
  * Deletes published rows once they are older than the retention, so the outbox (and its dead
  * tuples) stay small. Parked and pending rows are never touched.
  */
-export function startRetention(db: Db, logger: Logger, options: RetentionOptions) {
+export function startRetention(db: Db, logger: Logger, options: RetentionOptions): Retention {
   const batchSize = options.batchSize ?? 1_000;
   let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
 
   async function sweep(): Promise<number> {
     // A session-level advisory lock needs one connection for the lock, the deletes and the
     // unlock; if the connection dies, Postgres releases the lock with it.
-    return db.connection().execute(async (conn) => {
+    const deleted = await db.connection().execute(async (conn) => {
       const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_lock(${RETENTION_LOCK}) AS locked`.execute(conn);
       if (!rows[0]?.locked) return 0;
       try {
@@ -33,36 +37,23 @@ export function startRetention(db: Db, logger: Logger, options: RetentionOptions
         for (;;) {
           const deleted = await deletePublishedBefore(conn, options.retentionMs, batchSize);
           total += deleted;
+          // A shutdown does not wait for the rest of a large backlog: the next sweep takes it.
           if (deleted < batchSize || stopped) return total;
         }
       } finally {
         await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK})`.execute(conn);
       }
     });
+    if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
+    return deleted;
   }
 
-  const schedule = () => {
-    if (stopped) return;
-    // Jitter keeps many relays from all trying at the same instant.
-    timer = setTimeout(() => {
-      running = sweep().then(
-        (deleted) => {
-          if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
-        },
-        (error: unknown) => logger.warn({ err: (error as Error).message }, 'outbox retention sweep failed'),
-      );
-      void running.then(schedule);
-    }, options.intervalMs * (0.8 + Math.random() * 0.4));
-  };
-  schedule();
-
+  const periodic = startPeriodic('outbox retention sweep', options.intervalMs, sweep, logger, { failureMessage: 'outbox retention sweep failed' });
   return {
-    /** Runs one sweep now (tests and operators); resolves with the rows deleted. */
-    sweepNow: sweep,
+    sweepNow: periodic.runNow,
     async stop() {
       stopped = true;
-      clearTimeout(timer);
-      await running;
+      await periodic.stop();
     },
   };
 }

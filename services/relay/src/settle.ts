@@ -1,6 +1,5 @@
 import type { Transaction } from 'kysely';
-import type { DB, Logger } from '@order-service/shared';
-import { retryDelayMs } from './backoff';
+import { backoff, type DB, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
 import { settleRows, type ClaimedRow, type RowOutcome } from './outbox.repository';
@@ -10,9 +9,15 @@ import type { OutboxPublisher } from './publisher';
 export interface SettleDeps {
   publisher: OutboxPublisher;
   logger: Logger;
-  metrics: RelayMetrics;
   settings: Pick<RelaySettings, 'maxAttempts' | 'backoff'>;
   onCrashPoint?: (point: CrashPoint, rows: ClaimedRow[]) => void | Promise<void>;
+}
+
+/** What reporting a settled batch needs. */
+export interface ReportDeps {
+  logger: Logger;
+  metrics: RelayMetrics;
+  settings: Pick<RelaySettings, 'maxAttempts'>;
 }
 
 /** What a settled batch wrote, to be reported once its transaction committed. */
@@ -36,9 +41,9 @@ export interface SettledBatch {
 export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: ClaimedRow[]): Promise<SettledBatch> {
   const { publisher, settings } = deps;
   await deps.onCrashPoint?.('before-publish', rows);
-  const startedAt = Date.now();
+  const startedAt = performance.now();
   const outcomes = await publisher.publishBatch(rows);
-  const publishMs = Date.now() - startedAt;
+  const publishMs = Math.round(performance.now() - startedAt);
 
   const confirmed = outcomes.flatMap((o) => (o.ok ? [o] : []));
   const failed = outcomes.flatMap((o) => (o.ok ? [] : [o]));
@@ -47,10 +52,10 @@ export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: 
   const written: RowOutcome[] = outcomes.map((o) => {
     if (o.ok) return { id: o.row.id, published: true };
     const park = o.row.attempts >= settings.maxAttempts;
-    return { id: o.row.id, published: false, error: o.error, park, delayMs: park ? undefined : retryDelayMs(o.row.attempts, settings.backoff) };
+    return { id: o.row.id, published: false, error: o.error, park, delayMs: park ? undefined : backoff(o.row.attempts, settings.backoff) };
   });
   await settleRows(trx, written);
-  deps.logger.debug({ rows: rows.length, publishMs, settleMs: Date.now() - startedAt - publishMs }, 'batch settled');
+  deps.logger.debug({ rows: rows.length, publishMs, settleMs: Math.round(performance.now() - startedAt) - publishMs }, 'batch settled');
 
   const delays = written.flatMap((o) => (!o.published && o.delayMs !== undefined ? [o.delayMs] : []));
   return {
@@ -65,7 +70,7 @@ export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: 
 }
 
 /** Counts and logs a batch whose transaction committed. */
-export function reportSettled(deps: Pick<SettleDeps, 'logger' | 'metrics' | 'settings'>, batch: SettledBatch): void {
+export function reportSettled(deps: ReportDeps, batch: SettledBatch): void {
   const { logger, metrics } = deps;
   metrics.published.inc(batch.confirmed.length);
   for (const o of batch.confirmed) metrics.commitToConfirm.observe((o.confirmedAt - o.row.created_at.getTime()) / 1_000);

@@ -1,4 +1,4 @@
-import type { Db, Logger } from '@order-service/shared';
+import type { Clock, Db, Logger } from '@order-service/shared';
 import { analyzeOutbox } from './outbox.stats';
 
 export interface StatsGuardOptions {
@@ -26,7 +26,7 @@ export interface StatsGuardOptions {
  *   background (tens of milliseconds) while claims stay probe-sized, then full batches follow;
  * - a slow or timed-out claim makes the statistics untrusted again.
  */
-export function createStatsGuard(db: Db, logger: Logger, options: StatsGuardOptions) {
+export function createStatsGuard(db: Db, logger: Logger, clock: Clock, options: StatsGuardOptions) {
   const probeSize = Math.min(options.probeSize ?? 8, options.batchSize);
   const freshForMs = options.freshForMs ?? 10_000;
   const slowClaimMs = options.slowClaimMs ?? 1_000;
@@ -36,11 +36,12 @@ export function createStatsGuard(db: Db, logger: Logger, options: StatsGuardOpti
 
   const refresh = (reason: string) => {
     analyzing ??= (async () => {
-      const startedAt = Date.now();
+      const startedAt = clock.now();
+      const started = performance.now();
       try {
         await analyzeOutbox(db);
-        analyzedAt = Date.now();
-        logger.info({ reason, analyzeMs: analyzedAt - startedAt }, 'refreshed outbox statistics');
+        analyzedAt = clock.now();
+        logger.info({ reason, analyzeMs: Math.round(performance.now() - started) }, 'refreshed outbox statistics');
       } catch (error) {
         // Go on with full batches on whatever statistics there are (autovacuum's); a slow claim
         // brings the relay back here. (A role that does not own the table gets a warning from
@@ -63,11 +64,12 @@ export function createStatsGuard(db: Db, logger: Logger, options: StatsGuardOpti
     },
 
     afterClaim(outcome: { afterIdle: boolean; rows: number; limit: number; ms: number; error?: unknown }): void {
-      if (outcome.afterIdle && outcome.rows >= outcome.limit) backlogSince = Date.now();
+      const now = clock.now();
+      if (outcome.afterIdle && outcome.rows >= outcome.limit) backlogSince = now;
       const timedOut = (outcome.error as { code?: string } | undefined)?.code === '57014';
-      if ((outcome.ms > slowClaimMs || timedOut) && Date.now() - analyzedAt > 5_000) {
+      if ((outcome.ms > slowClaimMs || timedOut) && now - analyzedAt > 5_000) {
         analyzedAt = -Infinity;
-        backlogSince = Date.now();
+        backlogSince = now;
       }
     },
 
@@ -75,3 +77,5 @@ export function createStatsGuard(db: Db, logger: Logger, options: StatsGuardOpti
     settled: () => analyzing ?? Promise.resolve(),
   };
 }
+
+export type StatsGuard = ReturnType<typeof createStatsGuard>;

@@ -1,10 +1,12 @@
+import type { Clock } from '@order-service/shared';
+
 /**
  * When the relay loop should look for work again: at once after a hint (a NOTIFY, a reconnect, a
  * finished batch), at a known time (a retry coming due), or at the latest after the poll
  * interval. Hints only set a flag, so a burst of them costs one look, not one each, and a hint
  * that arrives while the loop is busy is not lost: its next sleep returns at once.
  */
-export function createWakeup() {
+export function createWakeup(clock: Clock) {
   let requested = true;
   let closed = false;
   let interrupt: (() => void) | undefined;
@@ -54,7 +56,7 @@ export function createWakeup() {
     },
     /** Wakes the loop in `ms`, unless an earlier timed wake-up is already set. */
     wakeAfter(ms: number) {
-      const at = Date.now() + ms;
+      const at = clock.now() + ms;
       if (closed || (timed && timed.at <= at)) return;
       clearTimeout(timed?.timer);
       timed = {
@@ -74,3 +76,5 @@ export function createWakeup() {
     },
   };
 }
+
+export type Wakeup = ReturnType<typeof createWakeup>;

@@ -4,7 +4,7 @@ import { createClaimFloor } from '../src/claim-floor';
 describe('relay: where a claim starts', () => {
   function floorAt(fromStartEveryMs: number) {
     let now = 1_000;
-    const floor = createClaimFloor(fromStartEveryMs, () => now);
+    const floor = createClaimFloor(fromStartEveryMs, { now: () => now });
     return { floor, advance: (ms: number) => (now += ms) };
   }
 

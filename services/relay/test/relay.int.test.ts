@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import * as v from 'valibot';
-import { OrderCreated, Topology, createLogger } from '@order-service/shared';
+import { OrderCreated, Topology, createLogger, systemClock } from '@order-service/shared';
 import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { createRelayMetrics } from '../src/metrics';
 import { createStatsGuard } from '../src/stats-guard';
@@ -130,7 +130,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
   });
 
   it('after a slow claim, claims stay probe-sized until the outbox statistics are refreshed', async () => {
-    const guard = createStatsGuard(database.db, createLogger('relay-test', 'silent'), { batchSize: 500, probeSize: 8 });
+    const guard = createStatsGuard(database.db, createLogger('relay-test', 'silent'), systemClock, { batchSize: 500, probeSize: 8 });
     const lastAnalyze = async () =>
       (await sql<{ at: Date | null }>`SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = 'outbox'`.execute(database.db)).rows[0]?.at ?? null;
     expect(guard.limit(true)).to.equal(8);
@@ -214,7 +214,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
       .set({ parked_at: new Date(), last_error: 'test' })
       .where('id', '=', (eb) => eb.selectFrom('outbox').select((e) => e.fn.max('id').as('id')))
       .execute();
-    const metrics = createRelayMetrics(database.db);
+    const metrics = createRelayMetrics(database.db, systemClock);
     const text = await metrics.registry.metrics();
     const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('relay_outbox_backlog')).to.equal(24);
@@ -223,6 +223,24 @@ describe('relay (Postgres + RabbitMQ)', function () {
     for (const name of ['relay_published_total', 'relay_retried_total', 'relay_parked_total', 'relay_commit_to_confirm_seconds_bucket']) {
       expect(text).to.contain(name);
     }
+    await database.db.deleteFrom('outbox').where('published_at', 'is', null).execute();
+  });
+
+  it('counts parked rows again only once 30 s have passed since the last count', async () => {
+    let now = 1_000_000;
+    const metrics = createRelayMetrics(database.db, { now: () => now });
+    const park = async () => {
+      const row = await insertOrderEvent(database.db);
+      await database.db.updateTable('outbox').set({ parked_at: new Date(), last_error: 'test' }).where('event_id', '=', row.eventId).execute();
+    };
+    const parked = async () => Number(/^relay_outbox_parked (\S+)$/m.exec(await metrics.registry.metrics())?.[1]);
+    await park();
+    expect(await parked()).to.equal(1);
+    await park();
+    now += 29_000;
+    expect(await parked(), 'within 30 s: the last count').to.equal(1);
+    now += 1_001;
+    expect(await parked(), 'after 30 s: counted again').to.equal(2);
     await database.db.deleteFrom('outbox').where('published_at', 'is', null).execute();
   });
 

@@ -9,10 +9,13 @@ import {
   createLogger,
   declareOrdersExchange,
   notifyOutbox,
+  systemClock,
+  type Clock,
   type DB,
   type Db,
   type OrderCreated,
 } from '@order-service/shared';
+import { createRelayCollaborators } from '../src/collaborators';
 import { createRelayMetrics } from '../src/metrics';
 import type { RelaySettings } from '../src/config';
 import { startRelay } from '../src/relay';
@@ -173,13 +176,15 @@ export async function auditReport(db: Db, audit: Audit, options: { exchange?: st
   };
 }
 
-/** A relay in this process, with its own pool and broker connection. */
+/** A relay in this process, with its own pool and broker connection, and the collaborators production builds. */
 export async function startTestRelay(options: {
   databaseUrl: string;
   rabbitUrl: string;
   settings?: Partial<RelaySettings>;
+  clock?: Clock;
   onCrashPoint?: Parameters<typeof startRelay>[0]['onCrashPoint'];
 }) {
+  const clock = options.clock ?? systemClock;
   const logger = createLogger('relay-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const settings = { ...TEST_SETTINGS, ...options.settings };
   const db = createDb(options.databaseUrl, {
@@ -190,16 +195,9 @@ export async function startTestRelay(options: {
   });
   const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5, noDelay: process.env.NODELAY === '1' });
   connection.on('error', () => {});
-  const metrics = createRelayMetrics(db);
-  const relay = startRelay({
-    db,
-    connection,
-    databaseUrl: options.databaseUrl,
-    logger,
-    metrics,
-    settings,
-    onCrashPoint: options.onCrashPoint,
-  });
+  const metrics = createRelayMetrics(db, clock);
+  const collaborators = createRelayCollaborators({ db, connection, databaseUrl: options.databaseUrl, logger, settings, clock });
+  const relay = startRelay({ db, connection, logger, metrics, settings, clock, ...collaborators, onCrashPoint: options.onCrashPoint });
   return {
     relay,
     metrics,

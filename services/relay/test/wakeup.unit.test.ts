@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { systemClock } from '@order-service/shared';
 import { createWakeup } from '../src/wakeup';
 
 const timed = async (promise: Promise<void>) => {
@@ -9,7 +10,7 @@ const timed = async (promise: Promise<void>) => {
 
 describe('createWakeup', () => {
   it('returns at once from a sleep when a hint came since the last clear, even before the sleep began', async () => {
-    const wakeup = createWakeup();
+    const wakeup = createWakeup(systemClock);
     wakeup.clear();
     wakeup.wake();
     wakeup.wake();
@@ -18,7 +19,7 @@ describe('createWakeup', () => {
   });
 
   it('ends a sleep when a hint arrives during it', async () => {
-    const wakeup = createWakeup();
+    const wakeup = createWakeup(systemClock);
     wakeup.clear();
     const sleeping = wakeup.sleep(10_000);
     setTimeout(() => wakeup.wake(), 10);
@@ -27,7 +28,7 @@ describe('createWakeup', () => {
   });
 
   it('keeps the earliest timed wake-up', async () => {
-    const wakeup = createWakeup();
+    const wakeup = createWakeup(systemClock);
     wakeup.clear();
     wakeup.wakeAfter(20);
     wakeup.wakeAfter(60_000);
@@ -36,7 +37,7 @@ describe('createWakeup', () => {
   });
 
   it('sleeps the whole interval without a hint', async () => {
-    const wakeup = createWakeup();
+    const wakeup = createWakeup(systemClock);
     wakeup.clear();
     expect(await timed(wakeup.sleep(30))).to.be.at.least(25);
     wakeup.close();

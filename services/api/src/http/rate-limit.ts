@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { rateLimit, type RateLimitInfo, type RateLimitRequestHandler } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import { TooManyRequests, withDeadline, type Logger, type RedisClient } from '@order-service/shared';
+import { TooManyRequests, withDeadline, type Clock, type Logger, type RedisClient } from '@order-service/shared';
 import { sendProblem } from './problem';
 
 /**
@@ -31,12 +31,12 @@ export interface RateLimitOptions {
  * Per-client-IP limit on /api/*, counted in Redis so every replica shares one count. When
  * Redis is unreachable it fails open (with a warning): orders keep flowing without a limiter.
  */
-export function createRateLimiter(redis: RedisClient, logger: Logger, options: RateLimitOptions): RateLimitRequestHandler {
+export function createRateLimiter(redis: RedisClient, logger: Logger, clock: Clock, options: RateLimitOptions): RateLimitRequestHandler {
   // While Redis is down the store fails on every request: each kind of message is logged at
   // most once per 10 s, so the log says so without growing at the request rate.
   const lastLogged = new Map<string, number>();
   const warn = (error: unknown, message = 'rate limiter problem') => {
-    const now = Date.now();
+    const now = clock.now();
     if (now - (lastLogged.get(message) ?? 0) < 10_000) return;
     lastLogged.set(message, now);
     logger.warn({ err: error instanceof Error ? error.message : error }, message);
@@ -50,11 +50,11 @@ export function createRateLimiter(redis: RedisClient, logger: Logger, options: R
     logger: { warn, error: warn },
     store: new SelfHealingRedisStore({
       prefix: 'rl:',
-      sendCommand: (...args: string[]) => withDeadline(redis.sendCommand(args), options.redisTimeoutMs),
+      sendCommand: (...args: string[]) => withDeadline(redis.sendCommand(args), options.redisTimeoutMs, 'redis'),
     }),
     handler: (req, res, _next, opts) => {
       const { resetTime } = (req as Request & { rateLimit: RateLimitInfo }).rateLimit;
-      const resetMs = resetTime ? resetTime.getTime() - Date.now() : opts.windowMs;
+      const resetMs = resetTime ? resetTime.getTime() - clock.now() : opts.windowMs;
       const retryAfter = Math.max(1, Math.ceil(resetMs / 1000));
       res.set('Retry-After', String(retryAfter));
       sendProblem(res, new TooManyRequests(retryAfter), req.originalUrl);

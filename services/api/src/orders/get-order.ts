@@ -38,7 +38,7 @@ export async function getOrderJson(
   { db, redis, logger, cacheTtlSeconds, redisTimeoutMs }: OrderReader,
   orderId: string,
 ): Promise<string> {
-  const cached = await withDeadline(readCachedOrder(redis, orderId), redisTimeoutMs).catch((error: unknown) => {
+  const cached = await withDeadline(readCachedOrder(redis, orderId), redisTimeoutMs, 'redis').catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache read failed');
     return null;
   });
