@@ -22,6 +22,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   let mode: 'open' | 'cut' | 'stall' = 'open';
   const sockets = new Set<net.Socket>();
   const clients = new Set<net.Socket>();
+  const pipes = new Map<net.Socket, net.Socket>();
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -36,7 +37,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     const upstream = net.connect(targetPort, targetHost);
     track(upstream);
     client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
+    pipes.set(client, upstream);
+    client.on('close', () => {
+      pipes.delete(client);
+      upstream.destroy();
+    });
     upstream.on('close', () => client.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +64,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     stall() {
       mode = 'stall';
-      // Existing connections stop forwarding too: unpipe by pausing both directions.
+      // Existing connections stop forwarding too. Pausing alone is not enough: a pipe resumes its
+      // source when the destination drains, so both directions are unpiped first.
+      for (const [client, upstream] of pipes) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
       for (const socket of sockets) socket.pause();
     },
     restore() {

@@ -3,6 +3,7 @@ import { backoff, declareOrdersExchange, withDeadline, type Clock, type Db, type
 import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
 import { createClaimFloor } from './claim-floor';
+import { gatherMs } from './gather';
 import { claimBatch, type Claim, type ClaimedRow } from './outbox.repository';
 import type { OutboxPublisher } from './publisher';
 import { reportSettled, settleBatch, type ReportDeps, type SettleDeps } from './settle';
@@ -15,15 +16,6 @@ import type { Wakeup } from './wakeup';
  * hint is lost, and an idle one costs one claim per poll interval.
  */
 const FAST_POLL_MS = 5;
-
-/**
- * After a claim that found rows but fewer than it could take, the relay lets new rows gather this
- * long before it claims again, hints or not. Under steady load that makes a claim per 10 ms with
- * the rows of those 10 ms, instead of a claim (a transaction, a publish round and a commit) for
- * each commit's hint, which cost more CPU per event than the publishing itself. An idle relay is
- * not delayed: the first hint after a quiet spell still starts a claim at once.
- */
-const GATHER_MS = 10;
 
 /**
  * What the relay works with besides its clients (built by createRelayCollaborators). The relay
@@ -126,6 +118,8 @@ export function startRelay(deps: RelayDeps): Relay {
     // The wait after an empty claim: short right after work was found, doubling to the poll interval.
     let idleMs = FAST_POLL_MS;
     const floor = createClaimFloor(settings.pollIntervalMs, deps.clock);
+    // When the claim before this one started: the rows a claim finds over that time are the rate.
+    let lastClaimStarted = -Infinity;
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -143,6 +137,8 @@ export function startRelay(deps: RelayDeps): Relay {
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = performance.now();
+      const sinceLastClaimMs = claimStarted - lastClaimStarted;
+      lastClaimStarted = claimStarted;
       const batch = startBatch(limit, floor.next());
       deps.metrics.claims.inc();
       let rows: ClaimedRow[];
@@ -193,7 +189,7 @@ export function startRelay(deps: RelayDeps): Relay {
         });
       inFlight.add(tracked);
       // A short batch means the backlog is drained: give the next rows a moment to gather.
-      if (rows.length < limit) await wakeup.pause(GATHER_MS);
+      if (rows.length < limit) await wakeup.pause(gatherMs(rows.length, sinceLastClaimMs));
     }
     await Promise.allSettled(inFlight);
   }
