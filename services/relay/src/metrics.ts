@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '@order-service/shared';
+import { countParked, pendingStats, type Db } from '@order-service/shared';
 import { withDeadline } from './deadline';
-import { countParked, pendingStats } from './outbox.stats';
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
 
@@ -62,7 +61,7 @@ export function createRelayMetrics(db: Db) {
       registers: [registry],
       async collect() {
         const stats = await readPending().catch(() => undefined);
-        if (stats) this.set(stats.oldestAgeSeconds);
+        if (stats) this.set(stats.oldestAgeSeconds ?? 0);
       },
     }),
     parkedRows: new Gauge({
