@@ -1,4 +1,5 @@
 export * from './amqp';
+export * from './body-limit';
 export * from './clock';
 export * from './config';
 export * from './db/delete-expired';
