@@ -13,11 +13,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
-import { OpsEnv } from '../packages/ops/src/config';
-import { ApiEnv } from '../services/api/src/config';
-import { ConsumerEnv } from '../services/consumer/src/config';
-import { SimulatorEnv } from '../services/consumer/src/simulator/config';
-import { RelayEnv } from '../services/relay/src/config';
+import { ApiEnv } from '@order-service/api/config';
+import { ConsumerEnv } from '@order-service/consumer/config';
+import { SimulatorEnv } from '@order-service/consumer/simulator/config';
+import { OpsEnv } from '@order-service/ops/config';
+import { RelayEnv } from '@order-service/relay/config';
 
 type Entries = Record<string, v.GenericSchema>;
 

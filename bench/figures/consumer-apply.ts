@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { loadConfig, Topology } from '@order-service/shared';
-import { ConsumerEnv } from '../../services/consumer/src/config';
-import { declarePaymentTopology } from '../../services/consumer/src/topology';
+import { ConsumerEnv } from '@order-service/consumer/config';
+import { declarePaymentTopology, loadConfig, Topology } from '@order-service/shared';
 import { publishWindowed } from '../lib/amqp';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
-import { SIMULATOR_QUEUE } from '../../services/consumer/src/simulator/simulator';
 import { addCpu, CpuMeter, isServiceCost } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { orderBody } from '../lib/fixtures';
@@ -40,7 +39,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     env: { simulator: { SIMULATOR_DELAY_MS: '0', SIMULATOR_SUCCESS_RATIO: '1' } },
   });
   const port = api!.port;
-  await untilConsumed(env, [SIMULATOR_QUEUE, Topology.paymentQueue]);
+  await untilConsumed(env, [Topology.simulatorQueue, Topology.paymentQueue]);
 
   // Orders POSTed and not yet applied, each with the callback that wakes its reader. The consumer
   // writes an order_status_history row in the statement that applies a payment, so reading that

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
-import { declareOrdersExchange, loadConfig, Topology } from '@order-service/shared';
-import { RelayEnv } from '../../services/relay/src/config';
-import { envelopeOf } from '../../services/relay/src/publisher';
+import { RelayEnv } from '@order-service/relay/config';
+import { declareOrdersExchange, envelopeOf, loadConfig, Topology } from '@order-service/shared';
 import { declareBenchQueue, publishWindowed } from '../lib/amqp';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
@@ -41,10 +40,9 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
 
   const bare = async () => {
     await audit.purge();
-    const seconds = await publishWindowed(publisher, scale.backlog, window, (index) => {
+    const seconds = await publishWindowed(publisher, scale.backlog, window, () => {
       const { body, eventId, orderId } = orderCreatedBody(payloadTemplate);
       const envelope = envelopeOf({
-        id: String(index),
         event_id: eventId,
         event_type: 'OrderCreated',
         aggregate_id: orderId,
@@ -53,8 +51,6 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
         traceparent: null,
         tracestate: null,
         created_at: new Date(),
-        attempts: 1,
-        body,
       });
       return { envelope, body: Buffer.from(body) };
     });

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { placeOrder } from '@order-service/api/orders/place-order';
+import { createPriceCache } from '@order-service/api/products/price-cache';
+import { applyPayment } from '@order-service/consumer/apply-payment';
 import { PAYMENT_PROCESSED, type Db, type PaymentProcessed } from '@order-service/shared';
-import { placeOrder } from '../../services/api/src/orders/place-order';
-import { createPriceCache } from '../../services/api/src/products/price-cache';
-import { applyPayment } from '../../services/consumer/src/apply-payment';
 import { captureDb, toPgbenchScript } from './capture-sql';
 
 /** Two catalog products (seeded by the catalog migration): every bench order has these 2 items. */

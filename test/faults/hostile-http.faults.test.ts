@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { httpRequest, waitFor, type HttpResponse } from '@order-service/testkit';
 import {
   expectRefused,
+  httpRequest,
   neverEndingRequests,
   oversizedRequests,
+  rawExchange,
   unsupportedVersionRequests,
+  waitFor,
   type HostileRequest,
-} from '../../services/api/test/support/hostile-requests';
-import { rawExchange, type RawAnswer } from '../../services/api/test/support/raw-http';
+  type HttpResponse,
+  type RawAnswer,
+} from '@order-service/testkit';
 import { startCountingProxy } from './support/counting-proxy';
 import { report, scenario, sharedSystem } from './support/scenario';
 import type { FaultSystem } from './support/system';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
+import { insertOrder } from '@order-service/api/orders/orders.repository';
 import { EVENT_SOURCE, ORDER_CREATED, Topology, type OrderCreated } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
-import { insertOrder } from '../../services/api/src/orders/orders.repository';
 import { scenario, sharedSystem, unaudited } from './support/scenario';
 import type { FaultSystem } from './support/system';
 import { placeOrders, postOrder } from './support/traffic';

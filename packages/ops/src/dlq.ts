@@ -1,20 +1,11 @@
 import type { Channel, Connection, Envelope, SyncMessage } from 'rabbitmq-client';
 import { carriedProperties } from '@order-service/shared/amqp';
+import { DEAD_LETTER_MARKS, DeadLetterHeader, RedriveHeader } from '@order-service/shared/events/dead-letter';
 import { Topology } from '@order-service/shared/events/topology';
 import { ExitCode, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
 import { NO_PROGRESS, type StartProgress } from './progress';
 
-/** Headers the consumer adds when it dead-letters a message (services/consumer/src/dead-letter.ts). */
-const CONSUMER_HEADERS = [
-  'x-dead-letter-reason',
-  'x-dead-letter-code',
-  'x-dead-letter-attempts',
-  'x-dead-lettered-at',
-  'x-original-exchange',
-  'x-original-routing-key',
-  'x-original-queue',
-];
 /** Headers the broker adds when it dead-letters by itself (the queue's delivery limit). */
 const BROKER_HEADER = /^x-(death|first-death-.*|last-death-.*|delivery-count)$/;
 
@@ -35,13 +26,13 @@ export function describeDeadLetter(msg: SyncMessage) {
     message_id: msg.messageId ?? null,
     order_id: (typeof data?.order_id === 'string' ? data.order_id : msg.correlationId) ?? null,
     // The consumer's reason; for a broker dead-letter, the broker's (e.g. delivery_limit).
-    code: (headers['x-dead-letter-code'] as string | undefined) ?? (firstDeath ? `broker:${String(firstDeath.reason)}` : null),
+    code: (headers[DeadLetterHeader.code] as string | undefined) ?? (firstDeath ? `broker:${String(firstDeath.reason)}` : null),
     reason:
-      (headers['x-dead-letter-reason'] as string | undefined) ??
+      (headers[DeadLetterHeader.reason] as string | undefined) ??
       (firstDeath ? `${String(firstDeath.reason)} in ${String(firstDeath.queue)} (${String(firstDeath.count)}x)` : null),
-    attempts: (headers['x-dead-letter-attempts'] as number | undefined) ?? null,
-    dead_lettered_at: (headers['x-dead-lettered-at'] as string | undefined) ?? null,
-    redrive_count: Number(headers['x-redrive-count'] ?? 0),
+    attempts: (headers[DeadLetterHeader.attempts] as number | undefined) ?? null,
+    dead_lettered_at: (headers[DeadLetterHeader.deadLetteredAt] as string | undefined) ?? null,
+    redrive_count: Number(headers[RedriveHeader.count] ?? 0),
     headers,
     body,
   };
@@ -105,7 +96,7 @@ export async function listDeadLetters(connection: Connection, limit: number): Pr
 /** The message as it goes back to the consumer's queue: unchanged, minus the dead-letter marks. */
 export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
   const headers = Object.fromEntries(
-    Object.entries(msg.headers ?? {}).filter(([name]) => !CONSUMER_HEADERS.includes(name) && !BROKER_HEADER.test(name)),
+    Object.entries(msg.headers ?? {}).filter(([name]) => !DEAD_LETTER_MARKS.includes(name) && !BROKER_HEADER.test(name)),
   );
   return {
     exchange: '',
@@ -114,7 +105,11 @@ export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
     mandatory: true,
     durable: true,
     ...carriedProperties(msg),
-    headers: { ...headers, 'x-redrive-count': Number(msg.headers?.['x-redrive-count'] ?? 0) + 1, 'x-redriven-at': redrivenAt.toISOString() },
+    headers: {
+      ...headers,
+      [RedriveHeader.count]: Number(msg.headers?.[RedriveHeader.count] ?? 0) + 1,
+      [RedriveHeader.redrivenAt]: redrivenAt.toISOString(),
+    },
   };
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { countParked, pendingStats } from '@order-service/shared/db/outbox-stats';
 import { Topology } from '@order-service/shared/events/topology';
 import type { Clients } from './clients';
 import type { OpsConfig } from './config';
@@ -18,18 +19,9 @@ async function part<T>(read: () => Promise<T>): Promise<Part<T>> {
 
 /** Pending rows, the oldest one's age, and parked rows: what the relay has left to do. */
 async function readOutbox(clients: Clients) {
-  const row = await sql<{ backlog: string; oldest_age_seconds: number | null; parked: string }>`
-    SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) AS backlog,
-           (SELECT extract(epoch FROM now() - min(created_at))::float8
-              FROM outbox WHERE published_at IS NULL AND parked_at IS NULL) AS oldest_age_seconds,
-           (SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL AND published_at IS NULL) AS parked`
-    .execute(clients.db())
-    .then((result) => result.rows[0]!);
-  return {
-    backlog: Number(row.backlog),
-    oldest_age_seconds: row.oldest_age_seconds === null ? null : Math.max(0, row.oldest_age_seconds),
-    parked: Number(row.parked),
-  };
+  const db = clients.db();
+  const [pending, parked] = await Promise.all([pendingStats(db), countParked(db)]);
+  return { backlog: pending.backlog, oldest_age_seconds: pending.oldestAgeSeconds, parked };
 }
 
 async function readInbox(clients: Clients) {

@@ -1,36 +1,11 @@
-import { sql } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { findOrderWithItems } from '@order-service/shared/db/find-order';
 import type { Db } from '@order-service/shared/db/index';
-import { orderCacheKey } from '@order-service/shared/order-cache';
+import { decodeCacheEntry, orderCacheKey } from '@order-service/shared/order-cache';
 import type { Clients } from './clients';
 import { ExitCode, UsageError, type CommandResult } from './exit-codes';
 import { clip, describeError, fields, section, table, timestamp, type Cell } from './format';
 
 const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
-
-function readOrder(db: Db, orderId: string) {
-  return db
-    .selectFrom('orders as o')
-    .select((eb) => [
-      'o.order_id',
-      'o.customer_id',
-      'o.status',
-      'o.shipping_address',
-      sql<string>`o.total_amount::text`.as('total_amount'),
-      'o.version',
-      'o.created_at',
-      'o.updated_at',
-      jsonArrayFrom(
-        eb
-          .selectFrom('order_items as i')
-          .select(['i.line_number', 'i.item_id', 'i.product_id', 'i.quantity', sql<string>`i.price::text`.as('price')])
-          .whereRef('i.order_id', '=', 'o.order_id')
-          .orderBy('i.line_number'),
-      ).as('items'),
-    ])
-    .where('o.order_id', '=', orderId)
-    .executeTakeFirst();
-}
 
 function readOutboxRows(db: Db, orderId: string) {
   return db
@@ -79,10 +54,8 @@ async function readCache(clients: Clients, orderId: string) {
     const key = orderCacheKey(orderId);
     const [entry, ttl] = await Promise.all([redis.get(key), redis.ttl(key)]);
     if (entry === null) return { key, state: 'miss' as const };
-    const bar = entry.indexOf('|');
-    const version = Number(entry.slice(0, bar));
-    const body = entry.slice(bar + 1);
-    if (body === '') return { key, state: 'tombstone' as const, version, ttl_seconds: ttl };
+    const { version, body } = decodeCacheEntry(entry);
+    if (body === null) return { key, state: 'tombstone' as const, version, ttl_seconds: ttl };
     let status: unknown;
     try {
       status = (JSON.parse(body) as { status?: unknown }).status;
@@ -104,7 +77,7 @@ export async function traceOrder(clients: Clients, orderId: string): Promise<Com
   if (!UUID.test(orderId)) throw new UsageError(`not an order id (a UUID): ${orderId}`);
   const db = clients.db();
   const [order, outbox, history, inbox, cache] = await Promise.all([
-    readOrder(db, orderId),
+    findOrderWithItems(db, orderId),
     readOutboxRows(db, orderId),
     readHistory(db, orderId),
     readInbox(db, orderId),
@@ -127,7 +100,7 @@ export async function traceOrder(clients: Clients, orderId: string): Promise<Com
 }
 
 function timeline(data: {
-  order: Awaited<ReturnType<typeof readOrder>> | null;
+  order: Awaited<ReturnType<typeof findOrderWithItems>> | null;
   outbox: Array<Awaited<ReturnType<typeof readOutboxRows>>[number] & { id: string }>;
   status_history: Awaited<ReturnType<typeof readHistory>>;
   inbox: Awaited<ReturnType<typeof readInbox>>;
@@ -156,7 +129,7 @@ function outboxState(row: { published_at: Date | null; parked_at: Date | null; l
 
 function render(data: {
   order_id: string;
-  order: Awaited<ReturnType<typeof readOrder>> | null;
+  order: Awaited<ReturnType<typeof findOrderWithItems>> | null;
   outbox: Array<Awaited<ReturnType<typeof readOutboxRows>>[number] & { id: string }>;
   status_history: Awaited<ReturnType<typeof readHistory>>;
   inbox: Awaited<ReturnType<typeof readInbox>>;

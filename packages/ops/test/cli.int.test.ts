@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { Connection } from 'rabbitmq-client';
-import { AMQP_CLIENT_OPTIONS, Topology, createLogger, createRedis, invalidateOrder } from '@order-service/shared';
+import { AMQP_CLIENT_OPTIONS, Topology, createLogger, createRedis, declarePaymentTopology, invalidateOrder } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
@@ -220,17 +220,8 @@ describe('pnpm ops (the CLI as a child process)', function () {
       expect(run.stdout).to.include('does not exist yet');
     });
 
-    /** The consumer's topology (services/consumer/src/topology.ts), declared here: the consumer need not run. */
-    async function declareConsumerTopology() {
-      await connection.exchangeDeclare({ exchange: Topology.paymentDeadLetterExchange, type: 'direct', durable: true });
-      await connection.queueDeclare({ queue: Topology.paymentDlq, durable: true, arguments: { 'x-queue-type': 'quorum' } });
-      await connection.queueBind({ queue: Topology.paymentDlq, exchange: Topology.paymentDeadLetterExchange, routingKey: Topology.paymentDlq });
-      await connection.queueDeclare({
-        queue: Topology.paymentQueue,
-        durable: true,
-        arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': 50, 'x-dead-letter-exchange': Topology.paymentDeadLetterExchange },
-      });
-    }
+    /** The consumer's topology, declared here as the consumer declares it: the consumer need not run. */
+    const declareConsumerTopology = () => declarePaymentTopology(connection);
 
     it('lists dead letters with their reasons without removing them, then redrives them back to the queue', async () => {
       await declareConsumerTopology();

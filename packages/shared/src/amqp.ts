@@ -1,6 +1,5 @@
 import { Connection, type ConnectionOptions, type HeaderFields } from 'rabbitmq-client';
 import { splitList } from './config';
-import { Topology } from './events/topology';
 import type { Logger } from './logger';
 
 /**
@@ -44,23 +43,6 @@ export function createAmqpConnection(urls: string | readonly string[], name: str
   connection.on('error', (error) => logger.warn({ err: error.message }, 'rabbitmq connection error'));
   connection.on('connection', () => logger.info('rabbitmq connected'));
   return connection;
-}
-
-/**
- * Declares the `orders` topic exchange and its alternate exchange: a message published to
- * `orders` that no queue is bound for lands in `orders.unroutable` instead of vanishing.
- * Idempotent; every process that touches `orders` calls it at start.
- */
-export async function declareOrdersExchange(connection: Connection): Promise<void> {
-  await connection.exchangeDeclare({ exchange: Topology.ordersUnroutableExchange, type: 'fanout', durable: true });
-  await connection.queueDeclare({ queue: Topology.ordersUnroutableQueue, durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await connection.queueBind({ queue: Topology.ordersUnroutableQueue, exchange: Topology.ordersUnroutableExchange });
-  await connection.exchangeDeclare({
-    exchange: Topology.ordersExchange,
-    type: 'topic',
-    durable: true,
-    arguments: { 'alternate-exchange': Topology.ordersUnroutableExchange },
-  });
 }
 
 /** The AMQP properties a message keeps when it is moved to another queue (dead-lettered or redriven). */

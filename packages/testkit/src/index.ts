@@ -4,6 +4,8 @@ export * from './proxy';
 export * from './rabbit';
 export * from './wait';
 export * from './http';
+export * from './hostile-requests';
+export * from './raw-http';
 export * from './redis';
 export * from './rabbit-node';
 export * from './rabbit-cluster';

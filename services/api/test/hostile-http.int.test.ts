@@ -1,9 +1,16 @@
 import http from 'node:http';
 import { expect } from 'chai';
-import { createTestDatabase, type TestDatabase } from '@order-service/testkit';
-import { BODY_LIMIT_BYTES } from '../src/http/body-limit';
-import { expectRefused, neverEndingRequests, oversizedRequests, unsupportedVersionRequests } from './support/hostile-requests';
-import { orderPostHead, rawExchange } from './support/raw-http';
+import { BODY_LIMIT_BYTES } from '@order-service/shared';
+import {
+  createTestDatabase,
+  expectRefused,
+  neverEndingRequests,
+  orderPostHead,
+  oversizedRequests,
+  rawExchange,
+  unsupportedVersionRequests,
+  type TestDatabase,
+} from '@order-service/testkit';
 import { client, countRows, orderBody, startTestApi, type TestApi } from './support/test-api';
 
 /** Short, so the slow cases take a second; the fault tests run the 10 s default against the process. */

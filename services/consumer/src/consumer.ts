@@ -1,15 +1,27 @@
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client';
-import { Topology, backoff, type Clock, type Db, type Logger, type PaymentProcessed } from '@order-service/shared';
+import {
+  Topology,
+  backoff,
+  declarePaymentTopology,
+  paymentBinding,
+  paymentQueueOptions,
+  paymentsExchange,
+  type Clock,
+  type DeadLetterCode,
+  type Db,
+  type Logger,
+  type PaymentProcessed,
+} from '@order-service/shared';
 import { SpanKind, traceFields, withSpan, type Span } from '@order-service/shared/telemetry';
 import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
 import type { CacheInvalidator } from './cache-invalidator';
 import type { ConsumerConfig } from './config';
+import { declareWhenReachable } from './declare-when-reachable';
 import type { ConsumerMetrics } from './metrics';
 import { parsePaymentEvent, type MessageLimits } from './parse-event';
-import { FIRST_SEEN_HEADER, createRepublisher, type DeadLetterCode } from './republish';
+import { FIRST_SEEN_HEADER, createRepublisher } from './republish';
 import { deliveryAttempt, firstSeenAt, pause } from './retry';
-import { declarePaymentTopology, declareWhenReachable, paymentBinding, paymentQueueOptions, paymentsExchange } from './topology';
 
 export interface PaymentConsumerDeps {
   connection: Connection;

@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DEAD_LETTER_CODES } from './republish';
+import { DEAD_LETTER_CODES } from '@order-service/shared';
 
 export type EventOutcome = 'applied' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
 

@@ -1,6 +1,5 @@
 import * as v from 'valibot';
-import { PaymentProcessed } from '@order-service/shared';
-import type { DeadLetterCode } from './republish';
+import { PaymentProcessed, type DeadLetterCode } from '@order-service/shared';
 
 export interface MessageLimits {
   /** CONSUMER_MAX_BODY_BYTES */

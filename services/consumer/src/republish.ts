@@ -1,17 +1,15 @@
 import type { AsyncMessage, Connection } from 'rabbitmq-client';
-import { Topology, carriedProperties, createRenewingPublisher } from '@order-service/shared';
-import { deadLetterExchange, paymentDlqBinding, paymentDlqOptions, paymentRetryQueueOptions } from './topology';
-
-/** Why a message was dead-lettered, as a stable code for tooling (the reason header is prose). */
-export const DEAD_LETTER_CODES = [
-  'invalid-message',
-  'too-large',
-  'headers-too-large',
-  'unknown-order',
-  'amount-mismatch',
-  'max-attempts',
-] as const;
-export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
+import {
+  DeadLetterHeader,
+  Topology,
+  carriedProperties,
+  createRenewingPublisher,
+  deadLetterExchange,
+  paymentDlqBinding,
+  paymentDlqOptions,
+  paymentRetryQueueOptions,
+  type DeadLetterCode,
+} from '@order-service/shared';
 
 /** When the consumer first saw an event for an order it did not know (ms since the epoch), carried across retries. */
 export const FIRST_SEEN_HEADER = 'x-order-service-first-seen';
@@ -30,8 +28,8 @@ const PATH_HEADERS = new Set([
   'x-last-death-exchange',
   'x-last-death-queue',
   'x-last-death-reason',
-  'x-original-exchange',
-  'x-original-routing-key',
+  DeadLetterHeader.originalExchange,
+  DeadLetterHeader.originalRoutingKey,
   FIRST_SEEN_HEADER,
 ]);
 
@@ -68,8 +66,8 @@ export function createRepublisher(connection: Connection, now: () => number = Da
   function origin(msg: AsyncMessage) {
     const carried = msg.exchange === '' && msg.headers?.[FIRST_SEEN_HEADER] !== undefined;
     return {
-      'x-original-exchange': carried ? msg.headers?.['x-original-exchange'] : msg.exchange,
-      'x-original-routing-key': carried ? msg.headers?.['x-original-routing-key'] : msg.routingKey,
+      [DeadLetterHeader.originalExchange]: carried ? msg.headers?.[DeadLetterHeader.originalExchange] : msg.exchange,
+      [DeadLetterHeader.originalRoutingKey]: carried ? msg.headers?.[DeadLetterHeader.originalRoutingKey] : msg.routingKey,
     };
   }
 
@@ -84,13 +82,13 @@ export function createRepublisher(connection: Connection, now: () => number = Da
           ...carriedProperties(msg),
           headers: {
             // Headers over the budget are left out, so that the copy always fits a frame.
-            ...(keepHeaders ? original : { 'x-dead-letter-dropped-headers': Object.keys(original).length }),
-            'x-dead-letter-reason': reason.slice(0, 1_000),
-            'x-dead-letter-code': code,
-            'x-dead-letter-attempts': attempt,
-            'x-dead-lettered-at': new Date(now()).toISOString(),
+            ...(keepHeaders ? original : { [DeadLetterHeader.droppedHeaders]: Object.keys(original).length }),
+            [DeadLetterHeader.reason]: reason.slice(0, 1_000),
+            [DeadLetterHeader.code]: code,
+            [DeadLetterHeader.attempts]: attempt,
+            [DeadLetterHeader.deadLetteredAt]: new Date(now()).toISOString(),
             ...origin(msg),
-            'x-original-queue': Topology.paymentQueue,
+            [DeadLetterHeader.originalQueue]: Topology.paymentQueue,
           },
         },
         msg.body as Buffer,

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { Connection, type AsyncMessage } from 'rabbitmq-client';
-import { Topology, orderCacheKey } from '@order-service/shared';
+import { DELIVERY_LIMIT, Topology, orderCacheKey } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
@@ -13,7 +13,6 @@ import {
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { DELIVERY_LIMIT } from '../src/topology';
 import { drainDlq, insertOrder, paymentEvent, paymentPublisher, startApi, startTestConsumer } from './support';
 
 type TestConsumer = Awaited<ReturnType<typeof startTestConsumer>>;

@@ -10,7 +10,7 @@ import {
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { declarePaymentTopology } from '../src/topology';
+import { declarePaymentTopology } from '@order-service/shared';
 import { REDIS_URL, insertOrder, paymentEvent, paymentPublisher, startApi } from './support';
 
 const CONSUMER = 'services/consumer/src/main.ts';

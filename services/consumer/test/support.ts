@@ -14,9 +14,9 @@ import {
   type PaymentProcessed,
   type RedisClient,
 } from '@order-service/shared';
+import { createApp } from '@order-service/api/app';
+import { ApiEnv } from '@order-service/api/config';
 import { startService, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
-import { createApp } from '../../api/src/app';
-import { ApiEnv } from '../../api/src/config';
 import { createCacheInvalidator } from '../src/cache-invalidator';
 import { ConsumerEnv, type ConsumerConfig } from '../src/config';
 export { paymentEvent } from './fixtures';

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { withDeadline, type Clock, type Db } from '@order-service/shared';
-import { countParked, pendingStats } from './outbox.stats';
+import { countParked, pendingStats, withDeadline, type Clock, type Db } from '@order-service/shared';
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
 
@@ -61,7 +60,7 @@ export function createRelayMetrics(db: Db, clock: Clock) {
       registers: [registry],
       async collect() {
         const stats = await readPending().catch(() => undefined);
-        if (stats) this.set(stats.oldestAgeSeconds);
+        if (stats) this.set(stats.oldestAgeSeconds ?? 0);
       },
     }),
     parkedRows: new Gauge({

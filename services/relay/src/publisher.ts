@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
-import type { Connection, Envelope } from 'rabbitmq-client';
-import { createRenewingPublisher, withDeadline, type Clock } from '@order-service/shared';
+import type { Connection } from 'rabbitmq-client';
+import { createRenewingPublisher, envelopeOf, withDeadline, type Clock } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
 import type { ClaimedRow } from './outbox.repository';
 
@@ -14,25 +14,6 @@ export interface OutboxPublisher {
   /** Publishes every row at once and resolves when each is confirmed, failed or timed out. */
   publishBatch(rows: ClaimedRow[]): Promise<PublishOutcome[]>;
   close(): Promise<void>;
-}
-
-/** The trace context the API stored with the row, as headers; without the SDK the relay passes it on as it is. */
-const storedTraceHeaders = (row: ClaimedRow) =>
-  row.traceparent ? { traceparent: row.traceparent, ...(row.tracestate ? { tracestate: row.tracestate } : {}) } : undefined;
-
-/** The AMQP properties the contract promises for every event, with the trace context to carry on. */
-export function envelopeOf(row: ClaimedRow, traceHeaders: Record<string, string> | undefined = storedTraceHeaders(row)): Envelope {
-  return {
-    exchange: row.exchange,
-    routingKey: row.routing_key,
-    durable: true,
-    contentType: 'application/json',
-    messageId: row.event_id,
-    correlationId: row.aggregate_id,
-    type: row.event_type,
-    timestamp: Math.floor(row.created_at.getTime() / 1000),
-    ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
-  };
 }
 
 const describe = (error: unknown) => {

@@ -1,5 +1,4 @@
-import { Topology, declareOrdersExchange } from '@order-service/shared';
-import { SIMULATOR_QUEUE } from '../../../services/consumer/src/simulator/simulator';
+import { Topology, declareOrdersExchange, simulatorBinding } from '@order-service/shared';
 import type { FaultSystem } from './system';
 
 /** Deletes the `orders` exchange of the system's vhost (its bindings go with it). */
@@ -16,7 +15,7 @@ export async function restoreOrdersExchange(system: FaultSystem): Promise<void> 
   system.proxies.relayAmqp.cut();
   try {
     await declareOrdersExchange(system.admin);
-    await system.admin.queueBind({ queue: SIMULATOR_QUEUE, exchange: Topology.ordersExchange, routingKey: Topology.orderCreatedKey });
+    await system.admin.queueBind(simulatorBinding);
     await system.audit.rebind();
   } finally {
     system.proxies.relayAmqp.restore();

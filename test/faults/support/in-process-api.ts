@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApp } from '@order-service/api/app';
 import { createDb, createLogger, createRedis, type Db } from '@order-service/shared';
 import { BASE_REDIS_URL, waitFor } from '@order-service/testkit';
-import { createApp } from '../../../services/api/src/app';
 
 export interface Answer {
   status: number;

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
-import { SIMULATOR_QUEUE } from '../../../services/consumer/src/simulator/simulator';
 import { AUDIT_QUEUE } from './audit';
 import type { FaultSystem } from './system';
 
@@ -93,7 +92,7 @@ async function backlog(system: FaultSystem, since: Mark) {
   lastUnpaid = unpaidIds.slice(0, 5);
   const unseen = (await ledger(system, since)).lost;
   const queues = {
-    simulator: await ready(system, SIMULATOR_QUEUE),
+    simulator: await ready(system, Topology.simulatorQueue),
     payments: await ready(system, Topology.paymentQueue),
     audit: await ready(system, AUDIT_QUEUE),
     unroutable: await ready(system, Topology.ordersUnroutableQueue),

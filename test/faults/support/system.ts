@@ -1,5 +1,13 @@
 import { Connection } from 'rabbitmq-client';
-import { amqpConnectionOptions, createLogger, createRedis, declareOrdersExchange, orderCacheKey, type RedisClient } from '@order-service/shared';
+import {
+  amqpConnectionOptions,
+  createLogger,
+  createRedis,
+  declareOrdersExchange,
+  declarePaymentTopology,
+  orderCacheKey,
+  type RedisClient,
+} from '@order-service/shared';
 import {
   BASE_REDIS_URL,
   createTestDatabase,
@@ -11,7 +19,6 @@ import {
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { declarePaymentTopology } from '../../../services/consumer/src/topology';
 import { startAudit, type Audit } from './audit';
 import { spawnService, startListening, type FaultProcess, type Role, type RunningProcess } from './processes';
 

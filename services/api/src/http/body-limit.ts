@@ -1,8 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-
-/** No request body may be larger than this; the JSON parser has the same limit. */
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-export const BODY_LIMIT_TEXT = '1 MiB';
+import { BODY_LIMIT_BYTES } from '@order-service/shared';
 
 /** True when a request declares a body over the limit (Node has already checked that Content-Length is a number). */
 export function declaresTooLargeBody(req: IncomingMessage): boolean {

@@ -1,9 +1,8 @@
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
-import { CURRENCY } from '@order-service/shared';
+import { BODY_LIMIT_TEXT, CURRENCY } from '@order-service/shared';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderCreatedResponse, OrderIdParam, OrderView, PlaceOrderBody } from '../orders/order.schemas';
 import { Product } from '../products/products.routes';
-import { BODY_LIMIT_TEXT } from './body-limit';
 import { ProblemTypeParam } from './problem-types';
 
 type JsonObject = Record<string, unknown>;

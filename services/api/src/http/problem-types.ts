@@ -1,8 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Router } from 'express';
 import * as v from 'valibot';
-import { AppError, problemSlug, problemTypeUri } from '@order-service/shared';
-import { BODY_LIMIT_TEXT } from './body-limit';
+import { AppError, BODY_LIMIT_TEXT, problemSlug, problemTypeUri } from '@order-service/shared';
 
 /** What a client should know of a problem type beyond its status, for the types this API answers with on purpose. */
 const NOTES: Record<number, string> = {

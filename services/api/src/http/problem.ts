@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import {
   AppError,
+  BODY_LIMIT_TEXT,
   BadRequest,
   PayloadTooLarge,
   ServiceUnavailable,
@@ -9,7 +10,6 @@ import {
   isDatabaseUnavailable,
   type Logger,
 } from '@order-service/shared';
-import { BODY_LIMIT_TEXT } from './body-limit';
 
 /** The RFC 9457 document of an error. */
 export function problemDocument(error: AppError, instance?: string) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import { BadRequest, PayloadTooLarge, type AppError } from '@order-service/shared';
-import { BODY_LIMIT_TEXT, declaresTooLargeBody } from './body-limit';
+import { BODY_LIMIT_TEXT, BadRequest, PayloadTooLarge, type AppError } from '@order-service/shared';
+import { declaresTooLargeBody } from './body-limit';
 import { sendProblem } from './problem';
 
 /**

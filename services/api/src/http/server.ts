@@ -1,7 +1,7 @@
 import { STATUS_CODES, createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AppError, BadRequest, PayloadTooLarge } from '@order-service/shared';
-import { BODY_LIMIT_TEXT, declaresTooLargeBody } from './body-limit';
+import { AppError, BODY_LIMIT_TEXT, BadRequest, PayloadTooLarge } from '@order-service/shared';
+import { declaresTooLargeBody } from './body-limit';
 import { problemDocument } from './problem';
 import { LINGER_MS, closeAfterResponse } from './request-guard';
 

@@ -1,6 +1,5 @@
-import { sql, type Transaction } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { preparedQuery, type DB, type Db } from '@order-service/shared';
+import type { Transaction } from 'kysely';
+import { findOrderWithItems, preparedQuery, type DB, type Db } from '@order-service/shared';
 
 type Executor = Db | Transaction<DB>;
 
@@ -83,27 +82,8 @@ export function findIdempotentOrder(db: Executor, { customerId, key }: Idempoten
     .executeTakeFirst();
 }
 
-/** An order with its items in line order, in one round trip. */
-export function findOrder(db: Executor, orderId: string) {
-  return db
-    .selectFrom('orders as o')
-    .select((eb) => [
-      'o.order_id',
-      'o.customer_id',
-      'o.status',
-      'o.shipping_address',
-      'o.total_amount',
-      'o.version',
-      'o.created_at',
-      'o.updated_at',
-      jsonArrayFrom(
-        eb
-          .selectFrom('order_items as i')
-          .select(['i.item_id', 'i.product_id', 'i.quantity', sql<string>`i.price::text`.as('price')])
-          .whereRef('i.order_id', '=', 'o.order_id')
-          .orderBy('i.line_number'),
-      ).as('items'),
-    ])
-    .where('o.order_id', '=', orderId)
-    .executeTakeFirst();
+/** An order with its items in line order, in one round trip; the items as the API shows them (no line numbers). */
+export async function findOrder(db: Executor, orderId: string) {
+  const row = await findOrderWithItems(db, orderId);
+  return row && { ...row, items: row.items.map(({ line_number: _line, ...item }) => item) };
 }

@@ -1,6 +1,5 @@
 import express, { Router } from 'express';
-import { UnsupportedMediaType } from '@order-service/shared';
-import { BODY_LIMIT_BYTES } from '../http/body-limit';
+import { BODY_LIMIT_BYTES, UnsupportedMediaType } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order.schemas';

@@ -1,16 +1,23 @@
 import { ConsumerStatus, type Connection } from 'rabbitmq-client';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import * as v from 'valibot';
-import { OrderCreated, Topology, createRenewingPublisher, declareOrdersExchange, type Logger } from '@order-service/shared';
+import {
+  OrderCreated,
+  Topology,
+  createRenewingPublisher,
+  declareOrdersExchange,
+  declarePaymentTopology,
+  paymentsExchange,
+  simulatorBinding,
+  simulatorQueueOptions,
+  type Logger,
+} from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
+import { declareWhenReachable } from '../declare-when-reachable';
 import { bodyText } from '../parse-event';
 import { pause } from '../retry';
-import { declarePaymentTopology, declareWhenReachable, paymentsExchange } from '../topology';
 import type { SimulatorConfig } from './config';
 import { simulatePayment } from './simulate';
-
-/** The simulator's own queue of OrderCreated events. */
-export const SIMULATOR_QUEUE = 'payment-simulator.order-created';
 
 export function createSimulatorMetrics() {
   const registry = new Registry();
@@ -39,14 +46,13 @@ export interface SimulatorDeps {
 export function startSimulator({ connection, logger, metrics, config }: SimulatorDeps) {
   const publisher = createRenewingPublisher(connection, { confirm: true, maxAttempts: 3, exchanges: [paymentsExchange] });
   const stopping = new AbortController();
-  const queueOptions = { queue: SIMULATOR_QUEUE, durable: true, arguments: { 'x-queue-type': 'quorum' } } as const;
 
   const consumer = connection.createConsumer(
     {
       lazy: true,
-      queue: SIMULATOR_QUEUE,
-      queueOptions,
-      queueBindings: [{ queue: SIMULATOR_QUEUE, exchange: Topology.ordersExchange, routingKey: Topology.orderCreatedKey }],
+      queue: Topology.simulatorQueue,
+      queueOptions: simulatorQueueOptions,
+      queueBindings: [simulatorBinding],
       qos: { prefetchCount: config.SIMULATOR_PREFETCH },
       concurrency: config.SIMULATOR_CONCURRENCY,
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { BODY_LIMIT_BYTES } from '../../src/http/body-limit';
+import { BODY_LIMIT_BYTES } from '@order-service/shared';
 import { orderPostHead, type RawAnswer, type RawRequest } from './raw-http';
 
 /**

@@ -1,0 +1,28 @@
+import type { Selectable } from 'kysely';
+import type { Envelope } from 'rabbitmq-client';
+import type { Outbox } from '../db/types';
+
+/** The columns of an outbox row its message is addressed and labelled with. */
+export type OutboxMessage = Pick<
+  Selectable<Outbox>,
+  'exchange' | 'routing_key' | 'event_id' | 'aggregate_id' | 'event_type' | 'created_at' | 'traceparent' | 'tracestate'
+>;
+
+/** The trace context the API stored with the row, as headers; without the SDK the relay passes it on as it is. */
+const storedTraceHeaders = (row: OutboxMessage) =>
+  row.traceparent ? { traceparent: row.traceparent, ...(row.tracestate ? { tracestate: row.tracestate } : {}) } : undefined;
+
+/** The AMQP properties the contract promises for every event, with the trace context to carry on. */
+export function envelopeOf(row: OutboxMessage, traceHeaders: Record<string, string> | undefined = storedTraceHeaders(row)): Envelope {
+  return {
+    exchange: row.exchange,
+    routingKey: row.routing_key,
+    durable: true,
+    contentType: 'application/json',
+    messageId: row.event_id,
+    correlationId: row.aggregate_id,
+    type: row.event_type,
+    timestamp: Math.floor(row.created_at.getTime() / 1000),
+    ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
+  };
+}
