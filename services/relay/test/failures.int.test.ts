@@ -157,6 +157,10 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
     await waitFor(async () => (await outboxState(database.db)).pending === 0, { timeoutMs: 10_000, what: 'the first row marked' });
     const before = await outboxState(database.db);
     // The alarm is broker-wide: keep it short, and lift it even when this test fails (and in `after`).
+    // The broker tells a connection it is blocked only once it publishes into the block, and
+    // the relay's publish may time out before that notice arrives; what it claims after the
+    // notice is what counts.
+    const noticed = new Promise<void>((resolve) => relay.connection.once('connection.blocked', () => resolve()));
     try {
       await blockBrokerPublishers();
       await waitFor(async () => (await rabbitmqctl('eval', 'rabbit_alarm:get_alarms().')).includes('memory'), {
@@ -170,6 +174,9 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
         timeoutMs: 15_000,
         what: 'the relay to meet the block',
       });
+      let blockNoticed = false;
+      void noticed.then(() => (blockNoticed = true));
+      await waitFor(() => blockNoticed, { timeoutMs: 15_000, what: 'the broker to tell the relay it is blocked' });
       const during = await outboxState(database.db);
       expect(during.published).to.equal(before.published);
       // The batches sent into the block hold their claim only until their publish times out;
