@@ -4,6 +4,7 @@ export * from './config';
 export * from './db/delete-expired';
 export * from './db/index';
 export * from './db/outbox-hint';
+export * from './db/outbox-row';
 export * from './errors';
 export * from './events/index';
 export * from './http';

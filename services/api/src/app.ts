@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import swaggerUi from 'swagger-ui-express';
-import { createOutboxHinter, notifyOutbox, type Db, type Logger, type RedisClient } from '@order-service/shared';
+import { createOutboxHinter, notifyOutbox, systemClock, type Clock, type Db, type Logger, type RedisClient } from '@order-service/shared';
 import type { ApiConfig } from './config';
 import { requestTimer } from './http/metrics';
 import { openApiDocument } from './http/openapi';
@@ -24,13 +24,15 @@ export interface AppDeps {
     Partial<Pick<ApiConfig, 'REDIS_COMMAND_TIMEOUT_MS' | 'API_OPS_PORT'>>;
   /** Metrics and readiness (default: a registry of its own and a Postgres-only readiness check). */
   ops?: ApiOps;
+  /** Where the time of a new order comes from (default: the system clock). */
+  clock?: Clock;
 }
 
 /**
  * Builds the express app. It does not listen: main.ts does, and tests start it on port 0. With
  * an API_OPS_PORT, /readyz and /metrics are left to the ops listener and are not found here.
  */
-export function createApp({ db, redis, logger, config, ops = createApiOps(db) }: AppDeps): Express {
+export function createApp({ db, redis, logger, config, ops = createApiOps(db), clock = systemClock }: AppDeps): Express {
   const app = express();
   // Trust exactly the configured number of proxy hops; never `true`, which would let any
   // client choose its IP (and its rate-limit bucket) through X-Forwarded-For.
@@ -64,7 +66,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db) }:
   }
   api.use('/products', productRoutes(db));
   const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, outboxHint.hint));
+  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
   api.use(notFoundHandler);
   app.use('/api', api);
   app.use(notFoundHandler);
