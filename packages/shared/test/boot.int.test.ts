@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runService, startService } from '@order-service/testkit';
+import { runService, startService, waitFor } from '@order-service/testkit';
 
 const ENTRY = 'packages/shared/test/fixtures/boot-process.ts';
 
@@ -30,6 +30,8 @@ describe('boot: how every process starts and stops', function () {
   it('on SIGTERM runs the stop its start returned, then exits 0', async () => {
     const service = await startService(ENTRY, {});
     expect(await service.stop('SIGTERM')).to.equal(0);
+    // The exit can be reported before the last lines of stdout are read.
+    await waitFor(() => service.logs.some((line) => line.msg === 'stopped'), { timeoutMs: 2_000, what: 'the last log line' });
     const steps = ['listening', 'shutting down', 'intake stopped', 'stopped'];
     expect(service.logs.map((line) => line.msg).filter((msg) => steps.includes(msg as string))).to.deep.equal(steps);
   });
