@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { placeOrder } from '@order-service/api/orders/place-order';
 import { createPriceCache } from '@order-service/api/products/price-cache';
 import { applyPayment } from '@order-service/consumer/apply-payment';
-import { PAYMENT_PROCESSED, type Db, type PaymentProcessed } from '@order-service/shared';
+import { PAYMENT_PROCESSED, cloudEventOf, systemClock, type Db, type PaymentProcessed } from '@order-service/shared';
 import { captureDb, toPgbenchScript } from './capture-sql';
 
 /** Two catalog products (seeded by the catalog migration): every bench order has these 2 items. */
@@ -36,7 +36,7 @@ export async function capturePostOrder() {
   const prices = createPriceCache(db);
   await prices.pricesOf([ESPRESSO.product_id, MUG.product_id]);
   statements.length = 0;
-  const { response } = await placeOrder(db, orderBody(), { prices });
+  const { response } = await placeOrder(db, orderBody(), systemClock, { prices });
   const outboxInsert = statements.find((statement) => statement.sql.includes('INSERT INTO outbox'));
   const payload = outboxInsert?.parameters.find((value): value is string => typeof value === 'string' && value.startsWith('{"specversion"'));
   if (!payload) throw new Error('placeOrder did not write an OrderCreated payload to the outbox');
@@ -107,15 +107,12 @@ export async function captureApplyPayment() {
 
 /** A PaymentProcessed event (a successful payment) as the payment side sends it. */
 export function paymentProcessed(orderId: string, eventId = randomUUID()): PaymentProcessed {
-  return {
-    specversion: '1.0',
-    id: eventId,
-    source: '/bench/payments',
+  return cloudEventOf({
     type: PAYMENT_PROCESSED,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
+    source: '/bench/payments',
+    id: eventId,
     data: { order_id: orderId, payment_id: `pay_${eventId.slice(0, 8)}`, status: 'SUCCEEDED', amount: 62.3 },
-  };
+  });
 }
 
 /** Inserts PENDING orders (with their 2 items), for the consumer to apply payments to. */

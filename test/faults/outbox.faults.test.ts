@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { insertOrder } from '@order-service/api/orders/orders.repository';
-import { EVENT_SOURCE, ORDER_CREATED, Topology, type OrderCreated } from '@order-service/shared';
+import { EVENT_SOURCE, ORDER_CREATED, cloudEventOf, outboxRowOf, type OrderCreated } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
 import { scenario, sharedSystem, unaudited } from './support/scenario';
 import type { FaultSystem } from './support/system';
@@ -12,13 +12,10 @@ import { placeOrders, postOrder } from './support/traffic';
 async function writeOrder(trx: Parameters<typeof insertOrder>[0], product: { product_id: string; price: string }) {
   const orderId = randomUUID();
   const now = new Date();
-  const event: OrderCreated = {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: EVENT_SOURCE,
+  const event: OrderCreated = cloudEventOf({
     type: ORDER_CREATED,
+    source: EVENT_SOURCE,
     time: now.toISOString(),
-    datacontenttype: 'application/json',
     data: {
       order_id: orderId,
       customer_id: randomUUID(),
@@ -27,19 +24,11 @@ async function writeOrder(trx: Parameters<typeof insertOrder>[0], product: { pro
       shipping_address: 'late commit street',
       created_at: now.toISOString(),
     },
-  };
+  });
   await insertOrder(trx, {
     order: { order_id: orderId, customer_id: event.data.customer_id, shipping_address: 'late commit street', total_amount: product.price, created_at: now },
     lines: [{ product_id: product.product_id, quantity: 1, price: product.price }],
-    event: {
-      event_id: event.id,
-      event_type: ORDER_CREATED,
-      exchange: Topology.ordersExchange,
-      routing_key: Topology.orderCreatedKey,
-      payload: JSON.stringify(event),
-      traceparent: null,
-      tracestate: null,
-    },
+    event: outboxRowOf(event),
   });
   return orderId;
 }

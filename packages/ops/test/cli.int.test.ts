@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { Connection } from 'rabbitmq-client';
-import { AMQP_CLIENT_OPTIONS, Topology, createLogger, createRedis, declarePaymentTopology, invalidateOrder } from '@order-service/shared';
+import { AMQP_CLIENT_OPTIONS, PAYMENT_PROCESSED, Topology, cloudEventOf, createLogger, createRedis, declarePaymentTopology, invalidateOrder } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
@@ -179,15 +179,12 @@ describe('pnpm ops (the CLI as a child process)', function () {
     async function deadLetter(publisher: ReturnType<Connection['createPublisher']>, code: string, reason: string) {
       const eventId = randomUUID();
       const orderId = randomUUID();
-      const event = {
-        specversion: '1.0',
-        id: eventId,
+      const event = cloudEventOf({
+        type: PAYMENT_PROCESSED,
         source: '/payments',
-        type: 'PaymentProcessed',
-        time: new Date().toISOString(),
-        datacontenttype: 'application/json',
+        id: eventId,
         data: { order_id: orderId, payment_id: 'pay_1', status: 'SUCCEEDED', amount: 49.8 },
-      };
+      });
       // Laid out as no serialiser would, so that a redrive that re-serialises shows.
       const body = Buffer.from(`${JSON.stringify(event, null, 3)}\n`);
       await publisher.send(

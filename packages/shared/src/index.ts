@@ -8,6 +8,7 @@ export * from './db/delete-expired';
 export * from './db/find-order';
 export * from './db/index';
 export * from './db/outbox-hint';
+export * from './db/outbox-row';
 export * from './db/outbox-stats';
 export * from './errors';
 export * from './events/index';

@@ -1,33 +1,45 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import * as v from 'valibot';
-import { EVENT_SOURCE, ORDER_CREATED, OrderCreated, PAYMENT_PROCESSED, PaymentProcessed, Topology } from '../src/events/index';
+import { EVENT_SOURCE, ORDER_CREATED, OrderCreated, PAYMENT_PROCESSED, PaymentProcessed, Topology, cloudEventOf } from '../src/events/index';
 
-const orderCreated = () => ({
-  specversion: '1.0',
-  id: randomUUID(),
-  source: EVENT_SOURCE,
-  type: ORDER_CREATED,
-  time: '2026-01-02T03:04:05.678Z',
-  datacontenttype: 'application/json',
-  data: {
-    order_id: randomUUID(),
-    customer_id: randomUUID(),
-    items: [{ product_id: randomUUID(), quantity: 3, price: 24.9 }],
-    total_amount: 74.7,
-    shipping_address: 'Main Street 1',
-    created_at: '2026-01-02T03:04:05.678Z',
-  },
-});
+const orderCreated = () =>
+  cloudEventOf({
+    type: ORDER_CREATED,
+    source: EVENT_SOURCE,
+    time: '2026-01-02T03:04:05.678Z',
+    data: {
+      order_id: randomUUID(),
+      customer_id: randomUUID(),
+      items: [{ product_id: randomUUID(), quantity: 3, price: 24.9 }],
+      total_amount: 74.7,
+      shipping_address: 'Main Street 1',
+      created_at: '2026-01-02T03:04:05.678Z',
+    },
+  });
 
-const paymentProcessed = () => ({
-  specversion: '1.0',
-  id: randomUUID(),
-  source: '/payments',
-  type: PAYMENT_PROCESSED,
-  time: '2026-01-02T03:04:05Z',
-  datacontenttype: 'application/json',
-  data: { order_id: randomUUID(), payment_id: 'pay_1', status: 'SUCCEEDED', amount: 74.7 },
+const paymentProcessed = () =>
+  cloudEventOf({
+    type: PAYMENT_PROCESSED,
+    source: '/payments',
+    time: '2026-01-02T03:04:05Z',
+    data: { order_id: randomUUID(), payment_id: 'pay_1', status: 'SUCCEEDED', amount: 74.7 },
+  });
+
+describe('cloudEventOf', () => {
+  it('writes the CloudEvents 1.0 structured envelope, its fields in the order of the contract', () => {
+    const event = cloudEventOf({ type: 'Anything', source: '/here', id: 'the-id', time: 'the-time', data: { n: 1 } });
+    expect(Object.keys(event)).to.deep.equal(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'data']);
+    expect(Object.values(event)).to.deep.equal(['1.0', 'the-id', '/here', 'Anything', 'the-time', 'application/json', { n: 1 }]);
+  });
+
+  it('gives each event a fresh UUID and the current time unless they are given', () => {
+    const before = Date.now();
+    const [first, second] = [orderCreated(), cloudEventOf({ type: ORDER_CREATED, source: EVENT_SOURCE, data: {} })];
+    expect(first.id).to.match(/^[\da-f]{8}-[\da-f]{4}-4[\da-f]{3}-[89ab][\da-f]{3}-[\da-f]{12}$/);
+    expect(second.id).to.not.equal(first.id);
+    expect(Date.parse(second.time)).to.be.within(before, Date.now());
+  });
 });
 
 describe('CloudEvent schemas', () => {

@@ -11,3 +11,4 @@ export * from './rabbit-node';
 export * from './rabbit-cluster';
 export * from './otlp-receiver';
 export * from './broker-alarm';
+export * from './locks';

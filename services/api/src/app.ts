@@ -24,7 +24,7 @@ export interface AppDeps {
     Partial<Pick<ApiConfig, 'REDIS_COMMAND_TIMEOUT_MS' | 'API_OPS_PORT'>>;
   /** Metrics and readiness (default: a registry of its own and a Postgres-only readiness check). */
   ops?: ApiOps;
-  /** Where the rate limiter reads the time (default: the system clock). */
+  /** Where the time comes from: a new order's time and the rate limiter's (default: the system clock). */
   clock?: Clock;
 }
 
@@ -66,7 +66,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   }
   api.use('/products', productRoutes(db));
   const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, outboxHint.hint));
+  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
   api.use(notFoundHandler);
   app.use('/api', api);
   app.use(notFoundHandler);

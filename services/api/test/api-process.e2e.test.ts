@@ -8,11 +8,12 @@ import {
   runService,
   startService,
   waitFor,
+  waitForLockWait,
   type ServiceProcess,
   type TestDatabase,
   type TestVhost,
 } from '@order-service/testkit';
-import { holdIdempotencyKey, waitForLockWait } from './support/locks';
+import { holdIdempotencyKey } from './support/locks';
 import { orderBody } from './support/test-api';
 
 const MAIN = 'services/api/src/main.ts';

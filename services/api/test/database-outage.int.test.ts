@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { createTestDatabase, startTcpProxy, waitFor, type TcpProxy, type TestDatabase } from '@order-service/testkit';
-import { holdIdempotencyKey, waitForLockWait } from './support/locks';
+import { createTestDatabase, startTcpProxy, waitFor, waitForLockWait, type TcpProxy, type TestDatabase } from '@order-service/testkit';
+import { holdIdempotencyKey } from './support/locks';
 import { expectProblem } from './support/problem';
 import { client, countRows, orderBody, startTestApi, type TestApi } from './support/test-api';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
+import { systemClock } from '@order-service/shared';
 import { createTestDatabase, type TestDatabase } from '@order-service/testkit';
 import { pruneIdempotencyKeys } from '../src/orders/idempotency-retention';
 import { parseBody } from '../src/http/validate';
@@ -18,8 +19,8 @@ describe('api: pruning expired Idempotency-Keys', () => {
   });
 
   it('deletes keys past the retention in batches, keeps newer keys and every order', async () => {
-    for (let i = 0; i < 5; i += 1) await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), { idempotencyKey: `old-${i}` });
-    await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), { idempotencyKey: 'fresh' });
+    for (let i = 0; i < 5; i += 1) await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), systemClock, { idempotencyKey: `old-${i}` });
+    await placeOrder(database.db, parseBody(PlaceOrderBody, orderBody()), systemClock, { idempotencyKey: 'fresh' });
     await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE idempotency_key LIKE 'old-%'`.execute(database.db);
 
     expect(await pruneIdempotencyKeys(database.db, 24, 2)).to.equal(5);
@@ -33,8 +34,8 @@ describe('api: pruning expired Idempotency-Keys', () => {
   it("prunes one customer's expired key without touching another customer's fresh use of the same key", async () => {
     const old = parseBody(PlaceOrderBody, orderBody());
     const fresh = parseBody(PlaceOrderBody, orderBody());
-    await placeOrder(database.db, old, { idempotencyKey: 'shared' });
-    await placeOrder(database.db, fresh, { idempotencyKey: 'shared' });
+    await placeOrder(database.db, old, systemClock, { idempotencyKey: 'shared' });
+    await placeOrder(database.db, fresh, systemClock, { idempotencyKey: 'shared' });
     await sql`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE customer_id = ${old.customer_id}`.execute(database.db);
 
     expect(await pruneIdempotencyKeys(database.db, 24)).to.equal(1);

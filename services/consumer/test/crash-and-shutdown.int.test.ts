@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { Connection } from 'rabbitmq-client';
-import { Topology, orderCacheKey } from '@order-service/shared';
+import { Topology, orderCacheKey, type Db } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
   startService,
   waitFor,
+  waitForLockWait,
   type ServiceProcess,
   type TestDatabase,
   type TestVhost,
@@ -20,6 +22,26 @@ async function metric(service: ServiceProcess, series: string): Promise<number> 
   const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
   const line = text.split('\n').find((row) => row.startsWith(`${series} `));
   return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** Locks the rows of `orderIds` in a transaction held until `release`, so applying a payment to them waits. */
+async function holdOrders(db: Db, orderIds: string[]) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const done = db.transaction().execute(async (trx) => {
+    await trx.selectFrom('orders').select('order_id').where('order_id', 'in', orderIds).forUpdate().execute();
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, done]);
+  return {
+    async release() {
+      release();
+      await done;
+    },
+  };
 }
 
 describe('consumer process: crash after commit, and SIGTERM', function () {
@@ -91,32 +113,42 @@ describe('consumer process: crash after commit, and SIGTERM', function () {
 
   it('on SIGTERM it finishes the messages in hand and exits 0, losing and repeating nothing', async () => {
     const orderIds = await Promise.all(Array.from({ length: 300 }, () => insertOrder(database.db)));
-    for (const orderId of orderIds) await publisher.send(paymentEvent(orderId, 'SUCCEEDED'));
-    const consumer = await start();
-    await waitFor(async () => (await metric(consumer, 'consumer_events_total{outcome="applied"}')) >= 20, {
-      timeoutMs: 20_000,
-      what: 'some events applied',
-    });
-    expect(await consumer.stop('SIGTERM')).to.equal(0);
+    // The first messages' orders are locked, so their handlers are still applying them when the
+    // signal comes: those are the messages in hand.
+    const inHand = orderIds.slice(0, 5);
+    const lock = await holdOrders(database.db, inHand);
+    let consumer: ServiceProcess;
+    try {
+      for (const orderId of orderIds) await publisher.send(paymentEvent(orderId, 'SUCCEEDED'));
+      consumer = await start();
+      await waitForLockWait(database.db, 'order-service-consumer');
+      consumer.child.kill('SIGTERM');
+      await waitFor(() => consumer.logs.some((line) => line.msg === 'shutting down'), { what: 'the consumer to begin its shutdown' });
+      const stillRunning = await Promise.race([consumer.exited.then(() => false), sleep(300).then(() => true)]);
+      expect(stillRunning, 'it waits for the messages in hand').to.equal(true);
+    } finally {
+      await lock.release();
+    }
+    expect(await consumer.exited).to.equal(0);
 
-    const applied = async () =>
-      Number(
-        (
-          await database.db
-            .selectFrom('orders')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where('order_id', 'in', orderIds)
-            .where('status', '=', 'PROCESSING')
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
-    // Every message was either applied, or is back in the queue (an ack that had not reached the
-    // broker when the connection closed puts an applied one back too: at least once, deduplicated).
-    await waitFor(async () => (await applied()) + (await queueDepth()) >= orderIds.length, { what: 'no message lost' });
+    const applied = (ids: string[]) =>
+      database.db
+        .selectFrom('orders')
+        .select('order_id')
+        .where('order_id', 'in', ids)
+        .where('status', '=', 'PROCESSING')
+        .execute()
+        .then((rows) => rows.length);
+    expect(await applied(inHand), 'the messages in hand were applied before the exit').to.equal(inHand.length);
+    // Every message was either applied and acked, or is back in the queue unapplied: an applied
+    // message that went back (its ack lost) would make the sum exceed the count.
+    await waitFor(async () => (await applied(orderIds)) + (await queueDepth()) >= orderIds.length, { what: 'no message lost' });
+    expect((await applied(orderIds)) + (await queueDepth())).to.equal(orderIds.length);
 
     const next = await start();
-    await waitFor(async () => (await applied()) === orderIds.length, { timeoutMs: 30_000, what: 'the rest applied' });
+    await waitFor(async () => (await applied(orderIds)) === orderIds.length, { timeoutMs: 30_000, what: 'the rest applied' });
     expect(await metric(next, 'consumer_events_total{outcome="dead_lettered"}')).to.equal(0);
+    expect(await metric(next, 'consumer_events_total{outcome="duplicate"}'), 'no applied message was delivered again').to.equal(0);
     // Repeating nothing: one inbox row and one transition per order, however often it was delivered.
     const history = await database.db.selectFrom('order_status_history').select('order_id').where('order_id', 'in', orderIds).execute();
     expect(history).to.have.length(orderIds.length);

@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { PAYMENT_PROCESSED, type PaymentProcessed } from '@order-service/shared';
+import { PAYMENT_PROCESSED, cloudEventOf, type PaymentProcessed } from '@order-service/shared';
 
 /** A PaymentProcessed event for `orderId`, as the payment side would publish it. */
 export function paymentEvent(orderId: string, status: 'SUCCEEDED' | 'FAILED', data: Partial<PaymentProcessed['data']> = {}): PaymentProcessed {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: '/payments-test',
+  return cloudEventOf({
     type: PAYMENT_PROCESSED,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
+    source: '/payments-test',
     data: {
       order_id: orderId,
       payment_id: `pay_${randomUUID().slice(0, 8)}`,
@@ -18,5 +14,5 @@ export function paymentEvent(orderId: string, status: 'SUCCEEDED' | 'FAILED', da
       ...(status === 'FAILED' ? { reason: 'card declined' } : {}),
       ...data,
     },
-  };
+  });
 }

@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import * as v from 'valibot';
-import { ORDER_CREATED, PaymentProcessed, type OrderCreated } from '@order-service/shared';
+import { ORDER_CREATED, PaymentProcessed, cloudEventOf, type OrderCreated } from '@order-service/shared';
 import { simulatePayment, stableUuid } from '../src/simulator/simulate';
 
 function order(): OrderCreated {
   const now = new Date().toISOString();
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: '/order-service/api',
+  return cloudEventOf({
     type: ORDER_CREATED,
+    source: '/order-service/api',
     time: now,
-    datacontenttype: 'application/json',
     data: { order_id: randomUUID(), customer_id: randomUUID(), items: [], total_amount: 99.99, shipping_address: 'x', created_at: now },
-  };
+  });
 }
 
 describe('simulatePayment', () => {

@@ -2,20 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Connection } from 'rabbitmq-client';
 import * as v from 'valibot';
-import { ORDER_CREATED, PaymentProcessed, Topology, type OrderCreated } from '@order-service/shared';
+import { ORDER_CREATED, PaymentProcessed, Topology, cloudEventOf, type OrderCreated } from '@order-service/shared';
 import { createTestVhost, waitFor, type TestVhost } from '@order-service/testkit';
 import { createSimulatorMetrics, startSimulator } from '../src/simulator/simulator';
 import { quietLogger } from './support';
 
 function orderCreated(): OrderCreated {
   const now = new Date().toISOString();
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: '/order-service/api',
+  return cloudEventOf({
     type: ORDER_CREATED,
+    source: '/order-service/api',
     time: now,
-    datacontenttype: 'application/json',
     data: {
       order_id: randomUUID(),
       customer_id: randomUUID(),
@@ -24,7 +21,7 @@ function orderCreated(): OrderCreated {
       shipping_address: '1 Test Street',
       created_at: now,
     },
-  };
+  });
 }
 
 describe('payment simulator', function () {

@@ -5,10 +5,12 @@ import {
   EVENT_SOURCE,
   ORDER_CREATED,
   Topology,
+  cloudEventOf,
   createDb,
   createLogger,
   declareOrdersExchange,
   notifyOutbox,
+  outboxRowOf,
   systemClock,
   type Clock,
   type DB,
@@ -40,13 +42,10 @@ export async function insertOrderEvent(
 ) {
   const orderId = options.orderId ?? randomUUID();
   const now = new Date().toISOString();
-  const event: OrderCreated = {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: EVENT_SOURCE,
+  const event: OrderCreated = cloudEventOf({
     type: ORDER_CREATED,
+    source: EVENT_SOURCE,
     time: now,
-    datacontenttype: 'application/json',
     data: {
       order_id: orderId,
       customer_id: randomUUID(),
@@ -55,20 +54,12 @@ export async function insertOrderEvent(
       shipping_address: '1 Test Street',
       created_at: now,
     },
-  };
-  const payload = JSON.stringify(event);
+  });
+  const outboxRow = outboxRowOf(event, options);
+  const { payload } = outboxRow;
   const row = await db
     .insertInto('outbox')
-    .values({
-      event_id: event.id,
-      event_type: ORDER_CREATED,
-      aggregate_id: orderId,
-      exchange: options.exchange ?? Topology.ordersExchange,
-      routing_key: Topology.orderCreatedKey,
-      payload,
-      traceparent: options.traceparent ?? null,
-      tracestate: options.tracestate ?? null,
-    })
+    .values({ ...outboxRow, exchange: options.exchange ?? outboxRow.exchange })
     .returning('id')
     .executeTakeFirstOrThrow();
   // As the API does after its commit; in a transaction, the caller's commit is not ours to hint.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Connection, type AsyncMessage, type Envelope } from 'rabbitmq-client';
-import { AMQP_CLIENT_OPTIONS, PAYMENT_PROCESSED, Topology, type PaymentProcessed } from '@order-service/shared';
+import { AMQP_CLIENT_OPTIONS, PAYMENT_PROCESSED, Topology, cloudEventOf, type PaymentProcessed } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
 import type { FaultSystem } from './system';
 
@@ -12,13 +12,9 @@ export async function consumerMetric(system: FaultSystem, series: string): Promi
 
 /** A PaymentProcessed event for an order, as the payment side would publish it. */
 export function paymentFor(order: { order_id: string; total_amount: string }, status: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED'): PaymentProcessed {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: '/hostile-test',
+  return cloudEventOf({
     type: PAYMENT_PROCESSED,
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json',
+    source: '/hostile-test',
     data: {
       order_id: order.order_id,
       payment_id: `pay_${randomUUID().slice(0, 8)}`,
@@ -26,7 +22,7 @@ export function paymentFor(order: { order_id: string; total_amount: string }, st
       amount: Number(order.total_amount),
       ...(status === 'FAILED' ? { reason: 'card declined' } : {}),
     },
-  };
+  });
 }
 
 /**

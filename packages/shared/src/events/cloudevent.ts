@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 
 /**
@@ -28,4 +29,25 @@ export function cloudEvent<const TType extends string, TData extends v.GenericSc
     datacontenttype: v.literal('application/json'),
     data,
   });
+}
+
+/** A CloudEvents 1.0 envelope in structured JSON mode, typed by the schema that checks it. */
+export type CloudEvent<TType extends string, TData> = v.InferOutput<ReturnType<typeof cloudEvent<TType, v.GenericSchema<unknown, TData>>>>;
+
+/** What the writer of an event chooses; the id is fresh and the time is now unless given. */
+export interface CloudEventFields<TType extends string, TData> {
+  type: TType;
+  source: string;
+  data: TData;
+  id?: string;
+  time?: string;
+}
+
+/**
+ * Builds the envelope every writer of an event sends. The fields come in the contract's order, so
+ * the serialised event reads the same wherever it was built.
+ */
+export function cloudEventOf<const TType extends string, TData>(fields: CloudEventFields<TType, TData>): CloudEvent<TType, TData> {
+  const { type, source, data, id = randomUUID(), time = new Date().toISOString() } = fields;
+  return { specversion: '1.0', id, source, type, time, datacontenttype: 'application/json', data };
 }

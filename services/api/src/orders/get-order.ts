@@ -29,20 +29,27 @@ export interface OrderReader {
   redisTimeoutMs: number;
 }
 
+/** One order's JSON body, and whose order it is. */
+export interface OrderBody {
+  body: string;
+  /** The order's customer. Read from a cached body only when asked, so a hit is sent without parsing. */
+  customerId(): string;
+}
+
 /**
- * Cache-aside read of one order, returned as its JSON body (a hit is sent as stored, without
- * parsing). Redis trouble is never the reader's problem: errors and timeouts fall back to
- * Postgres, and the cache write after a miss is not awaited.
+ * Cache-aside read of one order, returned as its JSON body (a hit is sent as stored). Redis
+ * trouble is never the reader's problem: errors and timeouts fall back to Postgres, and the cache
+ * write after a miss is not awaited.
  */
 export async function getOrderJson(
   { db, redis, logger, cacheTtlSeconds, redisTimeoutMs }: OrderReader,
   orderId: string,
-): Promise<string> {
+): Promise<OrderBody> {
   const cached = await withDeadline(readCachedOrder(redis, orderId), redisTimeoutMs, 'redis').catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache read failed');
     return null;
   });
-  if (cached !== null) return cached;
+  if (cached !== null) return { body: cached, customerId: () => (JSON.parse(cached) as Pick<OrderView, 'customer_id'>).customer_id };
 
   const row = await findOrder(db, orderId);
   if (!row) throw new NotFound('order', orderId);
@@ -60,7 +67,7 @@ export async function getOrderJson(
   cacheOrder(redis, orderId, row.version, body, cacheTtlSeconds).catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache write failed');
   });
-  return body;
+  return { body, customerId: () => row.customer_id };
 }
 
 /**
@@ -69,9 +76,7 @@ export async function getOrderJson(
  * id, cached or not, so nobody can probe which order ids exist.
  */
 export async function getOrderJsonFor(reader: OrderReader, orderId: string, viewer: string | undefined): Promise<string> {
-  const body = await getOrderJson(reader, orderId);
-  if (viewer !== undefined && (JSON.parse(body) as Pick<OrderView, 'customer_id'>).customer_id !== viewer) {
-    throw new NotFound('order', orderId);
-  }
-  return body;
+  const order = await getOrderJson(reader, orderId);
+  if (viewer !== undefined && order.customerId() !== viewer) throw new NotFound('order', orderId);
+  return order.body;
 }

@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { findOrderWithItems, preparedQuery, type DB, type Db } from '@order-service/shared';
+import { findOrderWithItems, preparedQuery, type DB, type Db, type OutboxRow } from '@order-service/shared';
 
 type Executor = Db | Transaction<DB>;
 
@@ -8,7 +8,8 @@ export interface NewOrder {
   order: { order_id: string; customer_id: string; shipping_address: string; total_amount: string; created_at: Date };
   /** In line order; `price` is the catalog price the total was computed with. */
   lines: Array<{ product_id: string; quantity: number; price: string }>;
-  event: { event_id: string; event_type: string; exchange: string; routing_key: string; payload: string; traceparent: string | null; tracestate: string | null };
+  /** Its `aggregate_id` is the order's own id, which the statement writes from the order. */
+  event: OutboxRow;
   key?: { idempotency_key: string; request_hash: string };
 }
 

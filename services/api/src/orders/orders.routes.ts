@@ -1,5 +1,5 @@
 import express, { Router } from 'express';
-import { BODY_LIMIT_BYTES, UnsupportedMediaType } from '@order-service/shared';
+import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order.schemas';
@@ -8,10 +8,10 @@ import { placeOrder } from './place-order';
 import { injectTraceHeaders, requestContext, withSpan } from '@order-service/shared/telemetry';
 
 /**
- * The order routes. `onOrderCommitted` runs after an order (and its outbox row) committed: the
- * app hints the relays then, never inside the transaction.
+ * The order routes; new orders are stamped with `clock`'s time. `onOrderCommitted` runs after an
+ * order (and its outbox row) committed: the app hints the relays then, never inside the transaction.
  */
-export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = () => {}): Router {
+export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted: () => void = () => {}): Router {
   const router = Router();
   const prices = createPriceCache(reader.db);
 
@@ -27,7 +27,7 @@ export function orderRoutes(reader: OrderReader, onOrderCommitted: () => void = 
       // relay, the payment side and the consumer carry the same trace on.
       const { response, replayed } = await withSpan('place order', requestContext(req.headers), (span) => {
         const trace = injectTraceHeaders<{ traceparent?: string; tracestate?: string }>({}, span);
-        return placeOrder(reader.db, input, { idempotencyKey: key, prices, traceparent: trace.traceparent, tracestate: trace.tracestate });
+        return placeOrder(reader.db, input, clock, { idempotencyKey: key, prices, traceparent: trace.traceparent, tracestate: trace.tracestate });
       });
       if (replayed) res.set('Idempotent-Replayed', 'true');
       else onOrderCommitted();

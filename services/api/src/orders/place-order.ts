@@ -3,11 +3,13 @@ import {
   EVENT_SOURCE,
   MAX_CENTS,
   ORDER_CREATED,
-  Topology,
   ValidationFailed,
+  cloudEventOf,
   formatCents,
   moneyToNumber,
+  outboxRowOf,
   toCents,
+  type Clock,
   type Db,
   type OrderCreated,
 } from '@order-service/shared';
@@ -21,7 +23,6 @@ export interface PlaceOrderOptions {
   /** W3C trace context of the request, stored with the event so the trace crosses the broker. */
   traceparent?: string;
   tracestate?: string;
-  now?: Date;
   /** Where prices come from; the app keeps one for its lifetime. Without one, each order looks its prices up. */
   prices?: PriceCache;
 }
@@ -64,8 +65,9 @@ export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>)
  * (a cache) and summed exactly; the statement checks every price against the catalog and writes
  * nothing when one changed, and the order is then priced again. A retry under the same key
  * returns the original response; racing retries wait on the key's row, so exactly one order is created.
+ * The order and its event are stamped with `clock`'s time.
  */
-export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
+export async function placeOrder(db: Db, input: PlaceOrderInput, clock: Clock, options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
   const prices = options.prices ?? createPriceCache(db);
   const productIds = [...new Set(input.items.map((item) => item.product_id))];
   const scope = options.idempotencyKey === undefined ? undefined : { customerId: input.customer_id, key: options.idempotencyKey };
@@ -73,7 +75,7 @@ export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceO
   // The catalog changing under an order twice in a row is not worth a third try.
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const { lines, total } = priceItems(input, await prices.pricesOf(productIds));
-    const placed = newOrder(input, lines, total, options);
+    const placed = newOrder(input, lines, total, new Date(clock.now()), options);
     const { pricesMatch, created } = await insertOrder(db, {
       ...placed.rows,
       key: scope && requestHash ? { idempotency_key: scope.key, request_hash: requestHash } : undefined,
@@ -85,18 +87,14 @@ export async function placeOrder(db: Db, input: PlaceOrderInput, options: PlaceO
   throw new Error('the catalog changed under this order three times in a row');
 }
 
-/** The rows and the 201 response of a new order with priced lines. */
-function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, options: PlaceOrderOptions) {
-  const now = options.now ?? new Date();
+/** The rows and the 201 response of a new order with priced lines, created at `now`. */
+function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, now: Date, options: PlaceOrderOptions) {
   const createdAt = now.toISOString();
   const orderId = randomUUID();
-  const event: OrderCreated = {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: EVENT_SOURCE,
+  const event: OrderCreated = cloudEventOf({
     type: ORDER_CREATED,
+    source: EVENT_SOURCE,
     time: createdAt,
-    datacontenttype: 'application/json',
     data: {
       order_id: orderId,
       customer_id: input.customer_id,
@@ -105,20 +103,12 @@ function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, op
       shipping_address: input.shipping_address,
       created_at: createdAt,
     },
-  };
+  });
   return {
     rows: {
       order: { order_id: orderId, customer_id: input.customer_id, shipping_address: input.shipping_address, total_amount: total, created_at: now },
       lines,
-      event: {
-        event_id: event.id,
-        event_type: ORDER_CREATED,
-        exchange: Topology.ordersExchange,
-        routing_key: Topology.orderCreatedKey,
-        payload: JSON.stringify(event),
-        traceparent: options.traceparent ?? null,
-        tracestate: options.tracestate ?? null,
-      },
+      event: outboxRowOf(event, options),
     },
     response: { order_id: orderId, status: 'PENDING' as const, total_amount: moneyToNumber(total), created_at: createdAt },
   };

@@ -1,18 +1,9 @@
-import { createAmqpConnection, createLogger, exitOnStartupError, loadConfig, onShutdown, startOpsServer } from '@order-service/shared';
-import { startTelemetry } from '@order-service/shared/telemetry';
+import { createAmqpConnection, startOpsServer } from '@order-service/shared';
+import { boot } from '@order-service/shared/boot';
 import { SimulatorEnv } from './config';
 import { createSimulatorMetrics, startSimulator } from './simulator';
 
-let config;
-try {
-  config = loadConfig(SimulatorEnv, process.env);
-} catch (error) {
-  exitOnStartupError(undefined, error);
-}
-const logger = createLogger('payment-simulator', config.LOG_LEVEL);
-const telemetry = await startTelemetry('payment-simulator');
-
-try {
+await boot(SimulatorEnv, { name: 'payment-simulator', service: 'payment-simulator' }, async ({ config, logger }) => {
   const metrics = createSimulatorMetrics();
   const connection = createAmqpConnection(config.RABBITMQ_URL, 'payment-simulator', logger);
   const ops = await startOpsServer({
@@ -22,19 +13,11 @@ try {
   });
   logger.info({ port: ops.port }, 'listening');
   const simulator = startSimulator({ connection, logger, metrics, config });
-  logger.info(
-    { successRatio: config.SIMULATOR_SUCCESS_RATIO, delayMs: config.SIMULATOR_DELAY_MS },
-    'simulating payments for new orders',
-  );
+  logger.info({ successRatio: config.SIMULATOR_SUCCESS_RATIO, delayMs: config.SIMULATOR_DELAY_MS }, 'simulating payments for new orders');
 
-  onShutdown(logger, async () => {
+  return async () => {
     await simulator.stop();
     await connection.close();
-    const opsClosed = ops.close();
-    ops.server.closeAllConnections();
-    await opsClosed;
-    await telemetry.shutdown();
-  });
-} catch (error) {
-  exitOnStartupError(logger, error);
-}
+    await ops.close();
+  };
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PAYMENT_PROCESSED, type OrderCreated, type PaymentProcessed } from '@order-service/shared';
+import { PAYMENT_PROCESSED, cloudEventOf, type OrderCreated, type PaymentProcessed } from '@order-service/shared';
 
 export const SIMULATOR_SOURCE = '/payment-simulator';
 
@@ -28,13 +28,11 @@ export function simulatePayment(order: OrderCreated, successRatio: number, now =
   const roll = digest(`roll:${order.data.order_id}`).readUInt32BE(0) / 0x1_0000_0000;
   const succeeded = roll < successRatio;
   const reason = DECLINE_REASONS[digest(`reason:${order.data.order_id}`)[0]! % DECLINE_REASONS.length]!;
-  return {
-    specversion: '1.0',
-    id: stableUuid(`payment-processed:${order.id}`),
-    source: SIMULATOR_SOURCE,
+  return cloudEventOf({
     type: PAYMENT_PROCESSED,
+    source: SIMULATOR_SOURCE,
+    id: stableUuid(`payment-processed:${order.id}`),
     time: now.toISOString(),
-    datacontenttype: 'application/json',
     data: {
       order_id: order.data.order_id,
       payment_id: `pay_${stableUuid(`payment:${order.id}`).replaceAll('-', '').slice(0, 24)}`,
@@ -42,5 +40,5 @@ export function simulatePayment(order: OrderCreated, successRatio: number, now =
       amount: order.data.total_amount,
       ...(succeeded ? {} : { reason }),
     },
-  };
+  });
 }

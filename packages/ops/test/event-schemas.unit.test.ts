@@ -23,15 +23,20 @@ describe('docs/events.md and docs/schemas', () => {
   });
 
   it('the generated schemas require what the valibot schemas require', () => {
+    /** The keys of an object schema that are not optional. */
+    const requiredOf = (schema: v.ObjectSchema<v.ObjectEntries, undefined>) =>
+      Object.entries(schema.entries).flatMap(([key, entry]) => (entry.type === 'optional' ? [] : [key]));
     for (const event of EVENTS) {
       const schema = JSON.parse(readFileSync(`${DOCS_DIR}/schemas/${event.file}`, 'utf8')) as {
         title: string;
         required: string[];
-        properties: { type: { const: string } };
+        properties: { type: { const: string }; data: { required: string[] } };
       };
       expect(schema.title).to.equal(event.name);
       expect(schema.properties.type.const).to.equal(event.name);
-      expect(schema.required).to.include.members(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'data']);
+      expect(schema.required, event.name).to.have.members(requiredOf(event.schema));
+      expect(schema.required, event.name).to.include.members(['specversion', 'id', 'source', 'type', 'time', 'datacontenttype', 'data']);
+      expect(schema.properties.data.required, `${event.name} data`).to.have.members(requiredOf(event.schema.entries.data));
     }
   });
 });
