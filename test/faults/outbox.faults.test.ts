@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { insertOrder } from '@order-service/api/orders/orders.repository';
+import { insertOrder } from '@order-service/api/orders/orders-repository';
 import { EVENT_SOURCE, ORDER_CREATED, cloudEventOf, outboxRowOf, type OrderCreated } from '@order-service/shared';
 import { waitFor } from '@order-service/testkit';
 import { scenario, sharedSystem, unaudited } from './support/scenario';

@@ -10,8 +10,8 @@ import { problemTypeRoutes } from './http/problem-types';
 import { createRateLimiter } from './http/rate-limit';
 import { requestGuard } from './http/request-guard';
 import { securityHeaders } from './http/security-headers';
-import { orderRoutes } from './orders/orders.routes';
-import { productRoutes } from './products/products.routes';
+import { orderRoutes } from './orders/orders-routes';
+import { productRoutes } from './products/products-routes';
 
 export interface AppDeps {
   db: Db;

@@ -4,7 +4,7 @@ import { systemClock } from '@order-service/shared';
 import { createTestDatabase, type TestDatabase } from '@order-service/testkit';
 import { pruneIdempotencyKeys } from '../src/orders/idempotency-retention';
 import { parseBody } from '../src/http/validate';
-import { PlaceOrderBody } from '../src/orders/order.schemas';
+import { PlaceOrderBody } from '../src/orders/order-schemas';
 import { placeOrder } from '../src/orders/place-order';
 import { orderBody } from './support/test-api';
 

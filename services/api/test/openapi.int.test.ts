@@ -6,8 +6,8 @@ import * as v from 'valibot';
 import { AppError, createLogger, createRedis, invalidateOrder, orderCacheKey, type RedisClient } from '@order-service/shared';
 import { BASE_REDIS_URL, createTestDatabase, waitFor, type HttpResponse, type TestDatabase } from '@order-service/testkit';
 import type { openApiDocument } from '../src/http/openapi';
-import { OrderCreatedResponse, OrderView } from '../src/orders/order.schemas';
-import { Product } from '../src/products/products.routes';
+import { OrderCreatedResponse, OrderView } from '../src/orders/order-schemas';
+import { Product } from '../src/products/products-routes';
 import { expectProblem } from './support/problem';
 import { client, orderBody, startTestApi, uniqueClientIp, type TestApi } from './support/test-api';
 

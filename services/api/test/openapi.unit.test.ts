@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import * as v from 'valibot';
 import { CURRENCY } from '@order-service/shared';
 import { openApiDocument, parametersOf } from '../src/http/openapi';
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../src/orders/order.schemas';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../src/orders/order-schemas';
 
 type Json = Record<string, unknown>;
 const document = openApiDocument();

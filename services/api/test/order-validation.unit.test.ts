@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { BadRequest, ValidationFailed, type InvalidParam } from '@order-service/shared';
 import { parseBody, parseParams } from '../src/http/validate';
-import { MAX_ADDRESS_LENGTH, MAX_ITEMS, MAX_QUANTITY, OrderIdParam, PlaceOrderBody } from '../src/orders/order.schemas';
+import { MAX_ADDRESS_LENGTH, MAX_ITEMS, MAX_QUANTITY, OrderIdParam, PlaceOrderBody } from '../src/orders/order-schemas';
 
 const PRODUCT = '33333333-3333-4333-8333-333333333333';
 const valid = () => ({ customer_id: randomUUID(), items: [{ product_id: PRODUCT, quantity: 1 }], shipping_address: 'Main Street 1' });

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import * as v from 'valibot';
 import { OrderCreated, orderCacheKey } from '@order-service/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@order-service/testkit';
-import { OrderCreatedResponse, OrderView } from '../src/orders/order.schemas';
+import { OrderCreatedResponse, OrderView } from '../src/orders/order-schemas';
 import { expectProblem } from './support/problem';
 import { Products, client, countRows, orderBody, startTestApi, type TestApi } from './support/test-api';
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { ValidationFailed, formatCents } from '@order-service/shared';
 import { parseBody } from '../src/http/validate';
-import { PlaceOrderBody, type PlaceOrderInput } from '../src/orders/order.schemas';
+import { PlaceOrderBody, type PlaceOrderInput } from '../src/orders/order-schemas';
 import { hashRequest, priceItems } from '../src/orders/place-order';
 
 const BEANS = '11111111-1111-4111-8111-111111111111';

@@ -2,7 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { Connection } from 'rabbitmq-client';
 import { createRenewingPublisher, envelopeOf, withDeadline, type Clock } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
-import type { ClaimedRow } from './outbox.repository';
+import type { ClaimedRow } from './outbox-repository';
 
 const SEND_SLICE = 50;
 

@@ -4,7 +4,7 @@ import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
 import { createClaimFloor } from './claim-floor';
 import { gatherMs } from './gather';
-import { claimBatch, type Claim, type ClaimedRow } from './outbox.repository';
+import { claimBatch, type Claim, type ClaimedRow } from './outbox-repository';
 import type { OutboxPublisher } from './publisher';
 import { reportSettled, settleBatch, type ReportDeps, type SettleDeps } from './settle';
 import type { StatsGuard } from './stats-guard';

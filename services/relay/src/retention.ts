@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { startPeriodic, type Db, type Logger } from '@order-service/shared';
-import { deletePublishedBefore } from './outbox.repository';
+import { deletePublishedBefore } from './outbox-repository';
 
 export interface RetentionOptions {
   retentionMs: number;

@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { backoff, type DB, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
-import { settleRows, type ClaimedRow, type RowOutcome } from './outbox.repository';
+import { settleRows, type ClaimedRow, type RowOutcome } from './outbox-repository';
 import type { OutboxPublisher } from './publisher';
 
 /** What settling a batch needs. */

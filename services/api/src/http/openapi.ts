@@ -1,8 +1,8 @@
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
 import { BODY_LIMIT_TEXT, CURRENCY } from '@order-service/shared';
-import { CustomerIdHeader, IdempotencyKeyHeader, OrderCreatedResponse, OrderIdParam, OrderView, PlaceOrderBody } from '../orders/order.schemas';
-import { Product } from '../products/products.routes';
+import { CustomerIdHeader, IdempotencyKeyHeader, OrderCreatedResponse, OrderIdParam, OrderView, PlaceOrderBody } from '../orders/order-schemas';
+import { Product } from '../products/products-routes';
 import { ProblemTypeParam } from './problem-types';
 
 type JsonObject = Record<string, unknown>;

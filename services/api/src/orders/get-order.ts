@@ -8,8 +8,8 @@ import {
   type Logger,
   type RedisClient,
 } from '@order-service/shared';
-import type { OrderView } from './order.schemas';
-import { findOrder } from './orders.repository';
+import type { OrderView } from './order-schemas';
+import { findOrder } from './orders-repository';
 
 /**
  * The order reads the API's Redis client keeps in process (server-assisted client-side caching,

@@ -13,9 +13,9 @@ import {
   type Db,
   type OrderCreated,
 } from '@order-service/shared';
-import type { OrderCreatedResponse, PlaceOrderInput } from './order.schemas';
+import type { OrderCreatedResponse, PlaceOrderInput } from './order-schemas';
 import { createPriceCache, type PriceCache } from '../products/price-cache';
-import { findIdempotentOrder, insertOrder, type IdempotencyScope } from './orders.repository';
+import { findIdempotentOrder, insertOrder, type IdempotencyScope } from './orders-repository';
 
 export interface PlaceOrderOptions {
   /** Scoped to the order's customer: the same key from another customer is another key. */

@@ -1,5 +1,5 @@
 import type { Db } from '@order-service/shared';
-import { findProductPrices } from './products.repository';
+import { findProductPrices } from './products-repository';
 
 /** Catalog prices an order is priced with, by product id, as exact decimal text. */
 export interface PriceCache {

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import * as v from 'valibot';
 import { MoneyAmount, Uuid, moneyToNumber, type Db } from '@order-service/shared';
-import { listProducts } from './products.repository';
+import { listProducts } from './products-repository';
 
 export const Product = v.object({
   product_id: Uuid,

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
-import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order.schemas';
+import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order-schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
 import { injectTraceHeaders, requestContext, withSpan } from '@order-service/shared/telemetry';
