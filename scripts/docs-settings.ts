@@ -10,9 +10,10 @@
  *   pnpm docs:settings            rewrite the tables
  *   pnpm docs:settings --check    exit 1 when a table is stale
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
+import { writeGeneratedFiles } from '@order-service/shared';
 import { ApiEnv } from '@order-service/api/config';
 import { ConsumerEnv } from '@order-service/consumer/config';
 import { SimulatorEnv } from '@order-service/consumer/simulator/config';
@@ -108,16 +109,14 @@ export function staleInlineDefaults(markdown: string): string[] {
 
 /** Rewrites the settings regions (or, with `check`, only compares); returns the files that were stale. */
 export async function writeSettingsDocs({ check }: { check: boolean }): Promise<string[]> {
-  const stale: string[] = [];
+  const wanted = new Map<string, string>();
   for (const { file, path } of SETTINGS_FILES) {
     const current = await readFile(path, 'utf8');
     if (!current.includes('<!-- settings:begin')) throw new Error(`${file} has no <!-- settings:begin --> region`);
-    const rendered = renderSettings(current);
-    if (rendered === current) continue;
-    stale.push(file);
-    if (!check) await writeFile(path, rendered);
+    wanted.set(path, renderSettings(current));
   }
-  return stale;
+  const stale = await writeGeneratedFiles(wanted, { check });
+  return SETTINGS_FILES.filter(({ path }) => stale.includes(path)).map(({ file }) => file);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

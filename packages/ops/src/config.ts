@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CommonEnv, envInt } from '@order-service/shared/config';
+import { CommonEnv, intSetting } from '@order-service/shared/config';
 
 /** A comma-separated list of http(s) base URLs; empty means "do not check this process". */
 const urlList = (fallback: string) =>
@@ -31,11 +31,8 @@ export const OpsEnv = v.object({
   OPS_CONSUMER_URLS: v.pipe(urlList('http://127.0.0.1:9102'), v.description('comma-separated consumer URLs; empty skips the check')),
   /** The payment simulator is a demo process, so it is checked only when named. */
   OPS_SIMULATOR_URLS: v.pipe(urlList(''), v.description('the demo simulator, checked only when set')),
-  OPS_TIMEOUT_MS: v.pipe(envInt(3_000, 100, 120_000), v.description('deadline for each connection and readiness probe')),
-  OPS_PROGRESS_INTERVAL_MS: v.pipe(
-    envInt(1_000, 0, 3_600_000),
-    v.description('how often long work (a DLQ redrive) writes a progress line to stderr when it is not a terminal; `0`: after every item'),
-  ),
+  OPS_TIMEOUT_MS: intSetting({ default: 3_000, min: 100, max: 120_000, description: 'deadline for each connection and readiness probe' }),
+  OPS_PROGRESS_INTERVAL_MS: intSetting({ default: 1_000, min: 0, max: 3_600_000, description: 'how often long work (a DLQ redrive) writes a progress line to stderr when it is not a terminal; `0`: after every item' }),
 });
 
 export type OpsConfig = v.InferOutput<typeof OpsEnv>;

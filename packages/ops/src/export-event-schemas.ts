@@ -5,11 +5,11 @@
  *   tsx packages/ops/src/export-event-schemas.ts           rewrite the files
  *   tsx packages/ops/src/export-event-schemas.ts --check   exit 1 when a file is stale
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import type { GenericSchema } from 'valibot';
-import { Money, OrderCreated, PaymentProcessed, Topology } from '@order-service/shared';
+import { Money, OrderCreated, PaymentProcessed, Topology, writeGeneratedFiles } from '@order-service/shared';
 
 /** The custom "at most 2 decimals" check inside the Money schema. */
 const MONEY_CHECKS = new Set<unknown>(Money.pipe.filter((action) => action.type === 'check'));
@@ -74,15 +74,7 @@ export async function exportEventSchemas({ check = false, docsDir = DOCS_DIR } =
   for (const event of EVENTS) wanted.set(`${docsDir}/schemas/${event.file}`, schemaText(event));
   const eventsMd = `${docsDir}/events.md`;
   wanted.set(eventsMd, embedSchemas(await readFile(eventsMd, 'utf8')));
-
-  const stale: string[] = [];
-  for (const [path, text] of wanted) {
-    const current = await readFile(path, 'utf8').catch(() => undefined);
-    if (current === text) continue;
-    stale.push(path);
-    if (!check) await writeFile(path, text);
-  }
-  return stale;
+  return writeGeneratedFiles(wanted, { check });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

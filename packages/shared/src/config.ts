@@ -48,6 +48,22 @@ export const envBool = (fallback: boolean) =>
 
 export const envPort = (fallback: number) => envInt(fallback, 0, 65535);
 
+/** What the settings tables say of a numeric variable: its default, its bounds and its meaning. */
+export interface NumericSetting {
+  default: number;
+  min: number;
+  max: number;
+  description: string;
+}
+
+/** An optional integer variable within [min, max], described for the settings tables. */
+export const intSetting = ({ default: fallback, min, max, description }: NumericSetting) =>
+  v.pipe(envInt(fallback, min, max), v.description(description));
+
+/** An optional number variable within [min, max], described for the settings tables. */
+export const numberSetting = ({ default: fallback, min, max, description }: NumericSetting) =>
+  v.pipe(envNumber(fallback, min, max), v.description(description));
+
 /** The entries of a comma-separated list, trimmed, without empty ones. */
 export function splitList(text: string): string[] {
   return text
@@ -101,7 +117,7 @@ export const envHttpPort = (fallback: number) =>
   v.pipe(envPort(fallback), v.description('HTTP listener (`/healthz`, `/readyz`, `/metrics`; the api serves `/api/*` on it too); `0` lets the OS choose'));
 
 /** The size of a process's Postgres pool, with its default. */
-export const envPoolMax = (fallback: number) => v.pipe(envInt(fallback, 1, 500), v.description("connections in this process's Postgres pool"));
+export const envPoolMax = (fallback: number) => intSetting({ default: fallback, min: 1, max: 500, description: "connections in this process's Postgres pool" });
 
 export const LogLevel = v.pipe(
   v.optional(v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level'), 'info'),

@@ -12,6 +12,7 @@ export * from './db/outbox-row';
 export * from './db/outbox-stats';
 export * from './errors';
 export * from './events/index';
+export * from './generated-files';
 export * from './http';
 export * from './logger';
 export * from './money';

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CommonEnv, envHttpPort, envInt, envPoolMax } from '@order-service/shared';
+import { CommonEnv, envHttpPort, envPoolMax, intSetting } from '@order-service/shared';
 
 export const ConsumerEnv = v.object({
   ...CommonEnv,
@@ -10,65 +10,41 @@ export const ConsumerEnv = v.object({
    * Messages the broker may send ahead of the handlers; about twice the concurrency keeps them
    * busy. With several replicas, a lower prefetch spreads a backlog more evenly.
    */
-  CONSUMER_PREFETCH: v.pipe(envInt(64, 1, 10_000), v.description('messages the broker may send ahead of the handlers (unacknowledged at most)')),
+  CONSUMER_PREFETCH: intSetting({ default: 64, min: 1, max: 10_000, description: 'messages the broker may send ahead of the handlers (unacknowledged at most)' }),
   /**
    * Messages handled at once by this process. Events in hand together are applied in one
    * statement, so this also bounds the batch size. 32 drained a backlog fastest on a 2-core host.
    */
-  CONSUMER_CONCURRENCY: v.pipe(
-    envInt(32, 1, 1_000),
-    v.description('messages handled at once by this process; it also bounds the batch applied in one statement'),
-  ),
+  CONSUMER_CONCURRENCY: intSetting({ default: 32, min: 1, max: 1_000, description: 'messages handled at once by this process; it also bounds the batch applied in one statement' }),
   /** Most events applied per statement while a backlog drains (see apply-batcher.ts); 1 turns batching off. */
-  CONSUMER_BATCH_SIZE: v.pipe(
-    envInt(50, 1, 1_000),
-    v.description('most events applied per statement while a backlog drains; `1` turns batching off'),
-  ),
+  CONSUMER_BATCH_SIZE: intSetting({ default: 50, min: 1, max: 1_000, description: 'most events applied per statement while a backlog drains; `1` turns batching off' }),
   /**
    * Deliveries of one message that may fail transiently (Postgres down, a deadlock) before it
    * is dead-lettered. Must stay below the queue's broker-side delivery limit (see topology.ts).
    */
-  CONSUMER_MAX_ATTEMPTS: v.pipe(
-    envInt(8, 1, 40),
-    v.description('deliveries of one message that may fail transiently before it is dead-lettered (`max-attempts`)'),
-  ),
-  CONSUMER_RETRY_DELAY_MS: v.pipe(
-    envInt(250, 0, 60_000),
-    v.description('first back-off before a failed message is requeued; it doubles per attempt'),
-  ),
-  CONSUMER_RETRY_MAX_DELAY_MS: v.pipe(envInt(5_000, 0, 300_000), v.description('upper bound of that back-off')),
+  CONSUMER_MAX_ATTEMPTS: intSetting({ default: 8, min: 1, max: 40, description: 'deliveries of one message that may fail transiently before it is dead-lettered (`max-attempts`)' }),
+  CONSUMER_RETRY_DELAY_MS: intSetting({ default: 250, min: 0, max: 60_000, description: 'first back-off before a failed message is requeued; it doubles per attempt' }),
+  CONSUMER_RETRY_MAX_DELAY_MS: intSetting({ default: 5_000, min: 0, max: 300_000, description: 'upper bound of that back-off' }),
   /**
    * How long an event for an order we do not know is retried, in case it overtook the order. It
    * waits in the broker's retry queue meanwhile, not in a handler (see topology.ts).
    */
-  CONSUMER_UNKNOWN_ORDER_GRACE_MS: v.pipe(
-    envInt(10_000, 0, 3_600_000),
-    v.description('how long an event for an unknown order waits in the retry queue before it is dead-lettered (`unknown-order`)'),
-  ),
+  CONSUMER_UNKNOWN_ORDER_GRACE_MS: intSetting({ default: 10_000, min: 0, max: 3_600_000, description: 'how long an event for an unknown order waits in the retry queue before it is dead-lettered (`unknown-order`)' }),
   /**
    * Largest message body read: a PaymentProcessed is well under 2 KiB. A larger body is
    * dead-lettered as `too-large` without being decoded, so no message can exhaust the heap.
    */
-  CONSUMER_MAX_BODY_BYTES: v.pipe(
-    envInt(65_536, 1_024, 16_777_216),
-    v.description('largest message body read; a larger one is dead-lettered undecoded (`too-large`)'),
-  ),
+  CONSUMER_MAX_BODY_BYTES: intSetting({ default: 65_536, min: 1_024, max: 16_777_216, description: 'largest message body read; a larger one is dead-lettered undecoded (`too-large`)' }),
   /**
    * Largest size of a message's headers (their JSON text). Larger ones are dead-lettered as
    * `headers-too-large`, and the DLQ copy leaves them out, so the copy always fits a frame.
    */
-  CONSUMER_MAX_HEADER_BYTES: v.pipe(
-    envInt(16_384, 1_024, 65_536),
-    v.description('largest size of the headers (as JSON text); larger ones are dead-lettered (`headers-too-large`)'),
-  ),
+  CONSUMER_MAX_HEADER_BYTES: intSetting({ default: 16_384, min: 1_024, max: 65_536, description: 'largest size of the headers (as JSON text); larger ones are dead-lettered (`headers-too-large`)' }),
   /** Inbox rows older than this are pruned. Long after any redelivery could still arrive. */
-  CONSUMER_INBOX_RETENTION_HOURS: v.pipe(envInt(168, 1, 87_600), v.description('inbox rows older than this are pruned')),
-  CONSUMER_RETENTION_INTERVAL_MS: v.pipe(envInt(600_000, 1_000, 86_400_000), v.description('how often the inbox is pruned')),
-  CONSUMER_CACHE_TTL_SECONDS: v.pipe(
-    envInt(60, 1, 86_400),
-    v.description('lifetime of a cache tombstone; keep it equal to `API_CACHE_TTL_SECONDS`'),
-  ),
-  REDIS_COMMAND_TIMEOUT_MS: v.pipe(envInt(250, 10, 10_000), v.description('per-command Redis timeout of the cache invalidations')),
+  CONSUMER_INBOX_RETENTION_HOURS: intSetting({ default: 168, min: 1, max: 87_600, description: 'inbox rows older than this are pruned' }),
+  CONSUMER_RETENTION_INTERVAL_MS: intSetting({ default: 600_000, min: 1_000, max: 86_400_000, description: 'how often the inbox is pruned' }),
+  CONSUMER_CACHE_TTL_SECONDS: intSetting({ default: 60, min: 1, max: 86_400, description: 'lifetime of a cache tombstone; keep it equal to `API_CACHE_TTL_SECONDS`' }),
+  REDIS_COMMAND_TIMEOUT_MS: intSetting({ default: 250, min: 10, max: 10_000, description: 'per-command Redis timeout of the cache invalidations' }),
   /**
    * TEST ONLY. `after-commit` kills the process (SIGKILL) right after an event's transaction
    * commits and before the message is acked, so tests can prove a redelivery changes nothing.

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CommonEnv, envHttpPort, envInt, envNumber, type BackoffPolicy } from '@order-service/shared';
+import { CommonEnv, envHttpPort, intSetting, numberSetting, type BackoffPolicy } from '@order-service/shared';
 
 /**
  * Test-only fault hooks: the relay SIGKILLs itself when a batch reaches this point, so the crash
@@ -13,26 +13,20 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 const RelayVariables = v.object({
   ...CommonEnv,
   PORT: envHttpPort(9101),
-  RELAY_BATCH_SIZE: v.pipe(envInt(1_000, 1, 10_000), v.description('rows claimed (and published as one pipelined burst) per batch')),
+  RELAY_BATCH_SIZE: intSetting({ default: 1_000, min: 1, max: 10_000, description: 'rows claimed (and published as one pipelined burst) per batch' }),
   /** Batches one relay keeps in flight at once; overlaps Postgres and broker round trips. */
-  RELAY_MAX_BATCHES_IN_FLIGHT: v.pipe(envInt(4, 1, 64), v.description('claimed batches publishing at once')),
+  RELAY_MAX_BATCHES_IN_FLIGHT: intSetting({ default: 4, min: 1, max: 64, description: 'claimed batches publishing at once' }),
   /** The slowest poll, when idle; the writers' hints after commit normally wake the relay within milliseconds. */
-  RELAY_POLL_INTERVAL_MS: v.pipe(envInt(1_000, 10, 600_000), v.description('the slowest poll of an idle relay, behind the hints it `LISTEN`s for')),
+  RELAY_POLL_INTERVAL_MS: intSetting({ default: 1_000, min: 10, max: 600_000, description: 'the slowest poll of an idle relay, behind the hints it `LISTEN`s for' }),
   /** How long one publish may wait for its confirm; `send()` has no timeout of its own. */
-  RELAY_PUBLISH_TIMEOUT_MS: v.pipe(
-    envInt(5_000, 10, 600_000),
-    v.description('how long one publish waits for its confirm before the row is retried'),
-  ),
+  RELAY_PUBLISH_TIMEOUT_MS: intSetting({ default: 5_000, min: 10, max: 600_000, description: 'how long one publish waits for its confirm before the row is retried' }),
   /** How long a claim's transaction may sit idle (a hung relay) before Postgres ends it and frees its rows. */
-  RELAY_LEASE_MS: v.pipe(
-    envInt(15_000, 100, 3_600_000),
-    v.description('how long a claim may sit idle (a hung relay) before Postgres ends it and frees its rows; at least 2 × `RELAY_PUBLISH_TIMEOUT_MS`'),
-  ),
-  RELAY_MAX_ATTEMPTS: v.pipe(envInt(10, 1, 1_000), v.description('publish attempts before a row is parked (kept, counted, logged, re-drivable)')),
-  RELAY_BACKOFF_BASE_MS: v.pipe(envInt(1_000, 1, 3_600_000), v.description('retry delay: base × 2^(attempt−1), capped, between half and all of it')),
-  RELAY_BACKOFF_MAX_MS: v.pipe(envInt(60_000, 1, 86_400_000), v.description('the cap of that delay')),
-  RELAY_RETENTION_HOURS: v.pipe(envNumber(24, 0, 87_600), v.description('published rows older than this are deleted (`0`: at the next sweep)')),
-  RELAY_RETENTION_INTERVAL_MS: v.pipe(envInt(60_000, 100, 86_400_000), v.description('how often the retention sweep runs')),
+  RELAY_LEASE_MS: intSetting({ default: 15_000, min: 100, max: 3_600_000, description: 'how long a claim may sit idle (a hung relay) before Postgres ends it and frees its rows; at least 2 × `RELAY_PUBLISH_TIMEOUT_MS`' }),
+  RELAY_MAX_ATTEMPTS: intSetting({ default: 10, min: 1, max: 1_000, description: 'publish attempts before a row is parked (kept, counted, logged, re-drivable)' }),
+  RELAY_BACKOFF_BASE_MS: intSetting({ default: 1_000, min: 1, max: 3_600_000, description: 'retry delay: base × 2^(attempt−1), capped, between half and all of it' }),
+  RELAY_BACKOFF_MAX_MS: intSetting({ default: 60_000, min: 1, max: 86_400_000, description: 'the cap of that delay' }),
+  RELAY_RETENTION_HOURS: numberSetting({ default: 24, min: 0, max: 87_600, description: 'published rows older than this are deleted (`0`: at the next sweep)' }),
+  RELAY_RETENTION_INTERVAL_MS: intSetting({ default: 60_000, min: 100, max: 86_400_000, description: 'how often the retention sweep runs' }),
   RELAY_CRASH_POINT: v.pipe(
     v.optional(v.picklist(CRASH_POINTS, `must be one of ${CRASH_POINTS.join(', ')} (test only)`)),
     v.description('**test only**: `before-publish` or `after-confirm` makes the relay SIGKILL itself when a batch reaches that point'),
