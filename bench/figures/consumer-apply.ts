@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { ConsumerEnv } from '@order-service/consumer/config';
-import { declarePaymentTopology, loadConfig, Topology } from '@order-service/shared';
+import { declarePaymentTopology, loadConfig, paymentEnvelope } from '@order-service/shared';
 import { publishWindowed } from '../lib/amqp';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
@@ -56,17 +56,7 @@ export async function measureConsumerApply(env: BenchEnvironment, scale: Scale):
     await insertPendingOrders(env.db, orderIds);
     await publishWindowed(publisher, count, 500, (index) => {
       const event = paymentProcessed(orderIds[index]!);
-      return {
-        envelope: {
-          exchange: Topology.paymentsExchange,
-          routingKey: Topology.paymentProcessedKey,
-          messageId: event.id,
-          correlationId: event.data.order_id,
-          contentType: 'application/json',
-          durable: true,
-        },
-        body: Buffer.from(JSON.stringify(event)),
-      };
+      return { envelope: paymentEnvelope(event), body: Buffer.from(JSON.stringify(event)) };
     });
     const spawned = performance.now();
     const consumer = await env.ensure('consumer');

@@ -1,20 +1,21 @@
 import path from 'node:path';
 import { sql } from 'kysely';
 import { Connection } from 'rabbitmq-client';
-import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@order-service/testkit';
+import {
+  SERVICE_ENTRIES,
+  createTestDatabase,
+  createTestVhost,
+  type ServiceRole as Role,
+  type TestDatabase,
+  type TestVhost,
+} from '@order-service/testkit';
 import { PeakMemory } from './memory';
 import { startProcess, type BenchProcess } from './processes';
 import { metricValue, scrape } from './prometheus';
 import { progress } from './progress';
 
-/** The services, as `pnpm start:<role>` runs them. */
-export const ENTRIES = {
-  api: 'services/api/src/main.ts',
-  relay: 'services/relay/src/main.ts',
-  consumer: 'services/consumer/src/main.ts',
-  simulator: 'services/consumer/src/simulator/main.ts',
-} as const;
-export type Role = keyof typeof ENTRIES;
+/** A service the bench starts, by its `pnpm start:<role>` name. */
+export type { Role };
 
 /**
  * Everything one bench run owns: its database and vhost, the processes it started, and an
@@ -76,7 +77,7 @@ export class BenchEnvironment {
     progress(`starting ${role}`);
     const started = await startProcess({
       role,
-      entry: ENTRIES[role],
+      entry: SERVICE_ENTRIES[role],
       env: { ...this.serviceEnv(), ...env },
       memory: this.memory,
       nodeArgs: this.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, role)}`] : undefined,
@@ -112,9 +113,9 @@ export class BenchEnvironment {
     roles: Role[],
     { env = {}, mayIdle = [] }: { env?: Partial<Record<Role, Record<string, string>>>; mayIdle?: Role[] } = {},
   ): Promise<Record<Role, BenchProcess | undefined>> {
-    await this.stop(...(Object.keys(ENTRIES) as Role[]).filter((role) => !roles.includes(role) && !mayIdle.includes(role)));
+    await this.stop(...(Object.keys(SERVICE_ENTRIES) as Role[]).filter((role) => !roles.includes(role) && !mayIdle.includes(role)));
     for (const role of roles) await this.ensure(role, env[role]);
-    return Object.fromEntries((Object.keys(ENTRIES) as Role[]).map((role) => [role, this.running.get(role)])) as Record<Role, BenchProcess | undefined>;
+    return Object.fromEntries((Object.keys(SERVICE_ENTRIES) as Role[]).map((role) => [role, this.running.get(role)])) as Record<Role, BenchProcess | undefined>;
   }
 
   /**

@@ -38,11 +38,6 @@ export function describeDeadLetter(msg: SyncMessage) {
   };
 }
 
-async function dlqDepth(connection: Connection) {
-  const ok = await connection.queueDeclare({ queue: Topology.paymentDlq, passive: true });
-  return ok.messageCount;
-}
-
 function notDeclared(queue: string): CommandResult {
   return {
     exitCode: ExitCode.notFound,
@@ -53,19 +48,25 @@ function notDeclared(queue: string): CommandResult {
 
 const isNotFound = (error: unknown) => (error as { code?: unknown }).code === 'NOT_FOUND';
 
+/** The queue's depth, or the not-found result when it has not been declared yet (a passive declare creates nothing). */
+async function queueDepth(connection: Connection, queue: string): Promise<number | CommandResult> {
+  try {
+    const ok = await connection.queueDeclare({ queue, passive: true });
+    return ok.messageCount;
+  } catch (error) {
+    if (isNotFound(error)) return notDeclared(queue);
+    throw error;
+  }
+}
+
 /**
  * `ops dlq list`: browses the DLQ without removing anything. Messages are fetched unacknowledged
  * and returned to the queue when the channel closes. The DLQ is a quorum queue without a
  * delivery limit, so browsing can never drop a message (it only sets the redelivered flag).
  */
 export async function listDeadLetters(connection: Connection, limit: number): Promise<CommandResult> {
-  let depth: number;
-  try {
-    depth = await dlqDepth(connection);
-  } catch (error) {
-    if (isNotFound(error)) return notDeclared(Topology.paymentDlq);
-    throw error;
-  }
+  const depth = await queueDepth(connection, Topology.paymentDlq);
+  if (typeof depth !== 'number') return depth;
   const channel = await connection.acquire();
   const messages: ReturnType<typeof describeDeadLetter>[] = [];
   try {
@@ -147,19 +148,10 @@ export async function redriveDeadLetters(
   limit: number | undefined,
   startProgress: StartProgress = NO_PROGRESS,
 ): Promise<CommandResult> {
-  let depth: number;
-  try {
-    depth = await dlqDepth(connection);
-  } catch (error) {
-    if (isNotFound(error)) return notDeclared(Topology.paymentDlq);
-    throw error;
-  }
-  try {
-    await connection.queueDeclare({ queue: Topology.paymentQueue, passive: true });
-  } catch (error) {
-    if (isNotFound(error)) return notDeclared(Topology.paymentQueue);
-    throw error;
-  }
+  const depth = await queueDepth(connection, Topology.paymentDlq);
+  if (typeof depth !== 'number') return depth;
+  const target = await queueDepth(connection, Topology.paymentQueue);
+  if (typeof target !== 'number') return target;
 
   const channel = await connection.acquire();
   const returned = new Set<string>();

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Logger } from './logger';
 
 /** Named readiness checks: each resolves true when its dependency is usable. */
 export type ReadinessChecks = Record<string, () => Promise<boolean>>;
@@ -104,4 +105,14 @@ export async function startOpsServer(
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Starts the ops server of a process for which it is the only listener, with every check required,
+ * and logs `listening` with its port: the line operators, the tests and the bench wait for.
+ */
+export async function listenForOps(logger: Logger, port: number, registry: Registry, checks: ReadinessChecks): Promise<OpsServer> {
+  const ops = await startOpsServer({ port, registry, checks });
+  logger.info({ port: ops.port }, 'listening');
+  return ops;
 }

@@ -4,6 +4,15 @@ import { waitFor } from './wait';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
+/** Each service's entry file, as `pnpm start:<role>` runs it (relative to REPO_ROOT). */
+export const SERVICE_ENTRIES = {
+  api: 'services/api/src/main.ts',
+  relay: 'services/relay/src/main.ts',
+  consumer: 'services/consumer/src/main.ts',
+  simulator: 'services/consumer/src/simulator/main.ts',
+} as const;
+export type ServiceRole = keyof typeof SERVICE_ENTRIES;
+
 /**
  * How every service is run, by the root package.json scripts and the Docker image alike:
  * `node --max-old-space-size=128 --import tsx --import @order-service/shared/instrument <entry>`

@@ -1,4 +1,4 @@
-import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer } from 'rabbitmq-client';
+import { ConsumerStatus, type AsyncMessage, type Connection } from 'rabbitmq-client';
 import {
   Topology,
   backoff,
@@ -17,7 +17,7 @@ import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
 import type { CacheInvalidator } from './cache-invalidator';
 import type { ConsumerConfig } from './config';
-import { declareWhenReachable } from './declare-when-reachable';
+import { startWhenDeclared, type DeclaredConsumer } from './declare-when-reachable';
 import type { ConsumerMetrics } from './metrics';
 import { parsePaymentEvent, type MessageLimits } from './parse-event';
 import { FIRST_SEEN_HEADER, createRepublisher } from './republish';
@@ -47,13 +47,8 @@ export interface PaymentConsumerDeps {
   afterCommit?: (result: ApplyResult) => void;
 }
 
-export interface PaymentConsumer {
-  consumer: Consumer;
-  /** Resolves once the topology is declared and the consumer is starting. */
-  started: Promise<void>;
-  /** Stops taking messages, lets the ones in hand finish, and closes the DLQ publisher. */
-  stop(): Promise<void>;
-}
+/** The payment consumer; its publisher is the one that dead-letters and parks in the retry queue. */
+export type PaymentConsumer = DeclaredConsumer;
 
 /**
  * Consumes PaymentProcessed from `order-service.payment-processed`. Every delivery ends in one of:
@@ -178,18 +173,5 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
   );
   consumer.on('error', (error: Error) => logger.warn({ err: error.message }, 'payment consumer error'));
 
-  const started = declareWhenReachable(() => declarePaymentTopology(connection), logger, stopping.signal).then((declared) => {
-    if (declared) consumer.start();
-  });
-
-  return {
-    consumer,
-    started,
-    async stop() {
-      stopping.abort();
-      await started;
-      await consumer.close();
-      await republisher.close();
-    },
-  };
+  return startWhenDeclared(consumer, republisher, () => declarePaymentTopology(connection), logger, stopping);
 }

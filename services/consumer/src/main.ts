@@ -1,4 +1,4 @@
-import { createAmqpConnection, createDb, createRedis, startOpsServer, systemClock } from '@order-service/shared';
+import { createAmqpConnection, createDb, createRedis, listenForOps, postgresAnswers, systemClock } from '@order-service/shared';
 import { boot } from '@order-service/shared/boot';
 import { createCacheInvalidator } from './cache-invalidator';
 import { ConsumerEnv } from './config';
@@ -40,16 +40,11 @@ await boot(ConsumerEnv, { name: 'consumer', service: 'order-service-consumer' },
     intervalMs: config.CONSUMER_RETENTION_INTERVAL_MS,
   });
 
-  const ops = await startOpsServer({
-    port: config.PORT,
-    registry: metrics.registry,
-    checks: {
-      postgres: () => db.selectNoFrom((eb) => eb.val(1).as('ok')).execute().then(() => true),
-      rabbitmq: async () => connection.ready,
-      consumer: async () => consuming && connection.ready,
-    },
+  const ops = await listenForOps(logger, config.PORT, metrics.registry, {
+    postgres: postgresAnswers(db),
+    rabbitmq: async () => connection.ready,
+    consumer: async () => consuming && connection.ready,
   });
-  logger.info({ port: ops.port }, 'listening');
 
   return async () => {
     // Stop intake and finish the messages in hand, then close the clients in dependency order.

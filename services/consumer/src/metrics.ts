@@ -1,29 +1,36 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { DEAD_LETTER_CODES } from '@order-service/shared';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { DEAD_LETTER_CODES, createRegistry } from '@order-service/shared';
 
-export type EventOutcome = 'applied' | 'duplicate' | 'ignored' | 'retried' | 'dead_lettered';
+const EVENT_OUTCOMES = ['applied', 'duplicate', 'ignored', 'retried', 'dead_lettered'] as const;
+export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
+
+/**
+ * A counter by one label whose every value is exported from the start, at 0, so that a rate()
+ * over it never sees a missing series.
+ */
+function counterByEvery<L extends string>(registry: Registry, name: string, help: string, label: L, values: readonly string[]) {
+  const counter = new Counter<L>({ name, help, labelNames: [label], registers: [registry] });
+  for (const value of values) counter.inc({ [label]: value } as Record<L, string>, 0);
+  return counter;
+}
 
 /** The consumer's Prometheus metrics (names are shared with dashboards and the bench). */
 export function createConsumerMetrics() {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const events = new Counter({
-    name: 'consumer_events_total',
-    help: 'PaymentProcessed deliveries by outcome: applied, duplicate, ignored, retried (requeued) or dead_lettered',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  // Every outcome is exported from the start, so a rate() over it never sees a missing series.
-  for (const outcome of ['applied', 'duplicate', 'ignored', 'retried', 'dead_lettered'] satisfies EventOutcome[]) {
-    events.inc({ outcome }, 0);
-  }
-  const deadLetters = new Counter({
-    name: 'consumer_dead_letters_total',
-    help: 'Messages moved to the DLQ, by reason code (invalid-message, too-large, headers-too-large, unknown-order, amount-mismatch, max-attempts)',
-    labelNames: ['code'] as const,
-    registers: [registry],
-  });
-  for (const code of DEAD_LETTER_CODES) deadLetters.inc({ code }, 0);
+  const registry = createRegistry();
+  const events = counterByEvery(
+    registry,
+    'consumer_events_total',
+    'PaymentProcessed deliveries by outcome: applied, duplicate, ignored, retried (requeued) or dead_lettered',
+    'outcome',
+    EVENT_OUTCOMES,
+  );
+  const deadLetters = counterByEvery(
+    registry,
+    'consumer_dead_letters_total',
+    'Messages moved to the DLQ, by reason code (invalid-message, too-large, headers-too-large, unknown-order, amount-mismatch, max-attempts)',
+    'code',
+    DEAD_LETTER_CODES,
+  );
   const handleDuration = new Histogram({
     name: 'consumer_handle_duration_seconds',
     help: 'Time to handle one delivery, from receipt to ack, nack or dead-letter',

@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import { createAmqpConnection, createDb, startOpsServer, systemClock } from '@order-service/shared';
+import { createAmqpConnection, createDb, listenForOps, postgresAnswers, systemClock } from '@order-service/shared';
 import { boot } from '@order-service/shared/boot';
 import { createRelayCollaborators } from './collaborators';
 import { RelayEnv, relaySettings } from './config';
@@ -41,15 +40,10 @@ await boot(RelayEnv, { name: 'relay', service: 'order-service-relay' }, async ({
     },
   });
 
-  const ops = await startOpsServer({
-    port: config.PORT,
-    registry: metrics.registry,
-    checks: {
-      postgres: () => sql`SELECT 1`.execute(db).then(() => true),
-      rabbitmq: async () => connection.ready,
-    },
+  const ops = await listenForOps(logger, config.PORT, metrics.registry, {
+    postgres: postgresAnswers(db),
+    rabbitmq: async () => connection.ready,
   });
-  logger.info({ port: ops.port }, 'listening');
   return async () => {
     // Stop intake (finish the batches in flight), then the publisher, connection and pool.
     await relay.stop();

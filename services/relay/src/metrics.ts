@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { countParked, pendingStats, withDeadline, type Clock, type Db } from '@order-service/shared';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { countParked, createRegistry, pendingStats, withDeadline, type Clock, type Db } from '@order-service/shared';
 
 export type RelayMetrics = ReturnType<typeof createRelayMetrics>;
 
@@ -15,8 +15,7 @@ function shared<T>(read: () => Promise<T>): () => Promise<T> {
  * values stay, so a scrape never hangs on a database outage.
  */
 export function createRelayMetrics(db: Db, clock: Clock) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
 
   const readPending = shared(() => withDeadline(pendingStats(db), 1_000, 'postgres'));
   let parkedReadAt = 0;

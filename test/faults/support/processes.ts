@@ -1,13 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawnWithLogs, waitFor } from '@order-service/testkit';
+import { SERVICE_ENTRIES, spawnWithLogs, waitFor, type ServiceRole as Role } from '@order-service/testkit';
 
-export const ENTRIES = {
-  api: 'services/api/src/main.ts',
-  relay: 'services/relay/src/main.ts',
-  consumer: 'services/consumer/src/main.ts',
-  simulator: 'services/consumer/src/simulator/main.ts',
-} as const;
-export type Role = keyof typeof ENTRIES;
+export type { Role };
 
 /**
  * A service run as `pnpm start:<role>` runs it. Unlike testkit's startService it keeps stderr,
@@ -47,7 +41,7 @@ export function killAllSync(): void {
 process.once('exit', killAllSync);
 
 export function spawnService(role: Role, env: Record<string, string>): FaultProcess {
-  const { child, logs, stderr } = spawnWithLogs(ENTRIES[role], { PORT: '0', ...env });
+  const { child, logs, stderr } = spawnWithLogs(SERVICE_ENTRIES[role], { PORT: '0', ...env });
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, sig) => {

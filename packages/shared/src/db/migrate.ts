@@ -4,39 +4,41 @@ import pg from 'pg';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../migrations', import.meta.url));
 
-/** Creates the database named in `databaseUrl` if it does not exist yet. */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
+/**
+ * Runs `work` with the name of the database in `databaseUrl` and a client connected to the
+ * `postgres` database of the same server: a database cannot be created or dropped from itself.
+ */
+async function onServer(databaseUrl: string, work: (client: pg.Client, name: string) => Promise<void>): Promise<void> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount === 0) {
-      await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
-        // Another process created it between the check and the create (a race can also surface
-        // as a unique violation on pg_database).
-        if (error.code !== '42P04' && error.code !== '23505') throw error;
-      });
-    }
+    await work(client, name);
   } finally {
     await client.end();
   }
 }
 
+/** Creates the database named in `databaseUrl` if it does not exist yet. */
+export function ensureDatabase(databaseUrl: string): Promise<void> {
+  return onServer(databaseUrl, async (client, name) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount !== 0) return;
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`).catch((error: { code?: string }) => {
+      // Another process created it between the check and the create (a race can also surface
+      // as a unique violation on pg_database).
+      if (error.code !== '42P04' && error.code !== '23505') throw error;
+    });
+  });
+}
+
 /** Drops the database named in `databaseUrl`, disconnecting any sessions still on it. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
+export function dropDatabase(databaseUrl: string): Promise<void> {
+  return onServer(databaseUrl, async (client, name) => {
     await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { Envelope } from 'rabbitmq-client';
 import type { Outbox } from '../db/types';
+import type { PaymentProcessed } from './payment-processed';
+import { Topology } from './topology';
 
 /** The columns of an outbox row its message is addressed and labelled with. */
 export type OutboxMessage = Pick<
@@ -24,5 +26,17 @@ export function envelopeOf(row: OutboxMessage, traceHeaders: Record<string, stri
     type: row.event_type,
     timestamp: Math.floor(row.created_at.getTime() / 1000),
     ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
+  };
+}
+
+/** The AMQP properties the contract promises for a PaymentProcessed, as the payment side publishes it. */
+export function paymentEnvelope(event: PaymentProcessed): Envelope {
+  return {
+    exchange: Topology.paymentsExchange,
+    routingKey: Topology.paymentProcessedKey,
+    messageId: event.id,
+    correlationId: event.data.order_id,
+    contentType: 'application/json',
+    durable: true,
   };
 }

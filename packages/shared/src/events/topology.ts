@@ -46,20 +46,25 @@ export async function declareOrdersExchange(connection: Connection): Promise<voi
  */
 export const DELIVERY_LIMIT = 50;
 
+/**
+ * The arguments of a quorum queue that dead-letters to `exchange` with `routingKey`. The broker
+ * keeps a dead-lettered message until its target has confirmed it; this strategy requires
+ * reject-publish overflow.
+ */
+const deadLetteringTo = <E extends string, K extends string>(exchange: E, routingKey: K) =>
+  ({
+    'x-queue-type': 'quorum',
+    'x-dead-letter-exchange': exchange,
+    'x-dead-letter-routing-key': routingKey,
+    'x-dead-letter-strategy': 'at-least-once',
+    'x-overflow': 'reject-publish',
+  }) as const;
+
 /** The declaration of `order-service.payment-processed`, used at start and on every reconnect. */
 export const paymentQueueOptions = {
   queue: Topology.paymentQueue,
   durable: true,
-  arguments: {
-    'x-queue-type': 'quorum',
-    'x-delivery-limit': DELIVERY_LIMIT,
-    'x-dead-letter-exchange': Topology.paymentDeadLetterExchange,
-    'x-dead-letter-routing-key': Topology.paymentDlq,
-    // The broker keeps a dead-lettered message until the DLQ has confirmed it; this strategy
-    // requires reject-publish overflow.
-    'x-dead-letter-strategy': 'at-least-once',
-    'x-overflow': 'reject-publish',
-  },
+  arguments: { ...deadLetteringTo(Topology.paymentDeadLetterExchange, Topology.paymentDlq), 'x-delivery-limit': DELIVERY_LIMIT },
 } as const;
 
 /**
@@ -77,14 +82,7 @@ export const RETRY_DELAY_MS = 500;
 export const paymentRetryQueueOptions = {
   queue: Topology.paymentRetryQueue,
   durable: true,
-  arguments: {
-    'x-queue-type': 'quorum',
-    'x-message-ttl': RETRY_DELAY_MS,
-    'x-dead-letter-exchange': '',
-    'x-dead-letter-routing-key': Topology.paymentQueue,
-    'x-dead-letter-strategy': 'at-least-once',
-    'x-overflow': 'reject-publish',
-  },
+  arguments: { ...deadLetteringTo('', Topology.paymentQueue), 'x-message-ttl': RETRY_DELAY_MS },
 } as const;
 
 /** The declaration of `order-service.payment-processed.dlq`. */

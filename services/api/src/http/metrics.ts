@@ -1,9 +1,9 @@
 import type { Request, RequestHandler } from 'express';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Histogram } from 'prom-client';
+import { createRegistry } from '@order-service/shared';
 
 export function createMetrics() {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { checkReadiness, readinessDocument, shareReadiness, type Db, type Readiness, type ReadinessChecks } from '@order-service/shared';
+import { checkReadiness, postgresAnswers, readinessDocument, shareReadiness, type Db, type Readiness, type ReadinessChecks } from '@order-service/shared';
 import { createMetrics } from './metrics';
 
 /** What operators read: the metrics registry (with the request timer) and the readiness check. */
@@ -14,7 +14,7 @@ export interface ApiOps {
  * are reported but do not fail readiness. The check is shared, so Postgres sees at most one per second.
  */
 export function createApiOps(db: Db, optionalChecks: ReadinessChecks = {}): ApiOps {
-  const postgres = () => db.selectNoFrom((eb) => eb.val(1).as('ok')).execute().then(() => true);
+  const postgres = postgresAnswers(db);
   const readiness = shareReadiness(async () => {
     const [required, optional] = await Promise.all([checkReadiness({ postgres }), checkReadiness(optionalChecks)]);
     return { ready: required.ready, checks: { ...required.checks, ...optional.checks } };

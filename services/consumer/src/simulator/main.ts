@@ -1,4 +1,4 @@
-import { createAmqpConnection, startOpsServer } from '@order-service/shared';
+import { createAmqpConnection, listenForOps } from '@order-service/shared';
 import { boot } from '@order-service/shared/boot';
 import { SimulatorEnv } from './config';
 import { createSimulatorMetrics, startSimulator } from './simulator';
@@ -6,12 +6,7 @@ import { createSimulatorMetrics, startSimulator } from './simulator';
 await boot(SimulatorEnv, { name: 'payment-simulator', service: 'payment-simulator' }, async ({ config, logger }) => {
   const metrics = createSimulatorMetrics();
   const connection = createAmqpConnection(config.RABBITMQ_URL, 'payment-simulator', logger);
-  const ops = await startOpsServer({
-    port: config.PORT,
-    registry: metrics.registry,
-    checks: { rabbitmq: async () => connection.ready },
-  });
-  logger.info({ port: ops.port }, 'listening');
+  const ops = await listenForOps(logger, config.PORT, metrics.registry, { rabbitmq: async () => connection.ready });
   const simulator = startSimulator({ connection, logger, metrics, config });
   logger.info({ successRatio: config.SIMULATOR_SUCCESS_RATIO, delayMs: config.SIMULATOR_DELAY_MS }, 'simulating payments for new orders');
 

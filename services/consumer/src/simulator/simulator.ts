@@ -1,27 +1,28 @@
 import { ConsumerStatus, type Connection } from 'rabbitmq-client';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter } from 'prom-client';
 import * as v from 'valibot';
 import {
   OrderCreated,
   Topology,
+  createRegistry,
   createRenewingPublisher,
   declareOrdersExchange,
   declarePaymentTopology,
+  paymentEnvelope,
   paymentsExchange,
   simulatorBinding,
   simulatorQueueOptions,
   type Logger,
 } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
-import { declareWhenReachable } from '../declare-when-reachable';
+import { startWhenDeclared } from '../declare-when-reachable';
 import { bodyText } from '../parse-event';
 import { pause } from '../retry';
 import type { SimulatorConfig } from './config';
 import { simulatePayment } from './simulate';
 
 export function createSimulatorMetrics() {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
   const published = new Counter({
     name: 'simulator_payments_published_total',
     help: 'PaymentProcessed events published by the simulator, by status',
@@ -76,18 +77,7 @@ export function startSimulator({ connection, logger, metrics, config }: Simulato
           'payment-simulator process',
           msg.headers,
           (span) =>
-            publisher.send(
-              {
-                exchange: Topology.paymentsExchange,
-                routingKey: Topology.paymentProcessedKey,
-                messageId: event.id,
-                correlationId: event.data.order_id,
-                contentType: 'application/json',
-                durable: true,
-                headers: injectTraceHeaders({}, span),
-              },
-              Buffer.from(JSON.stringify(event)),
-            ),
+            publisher.send({ ...paymentEnvelope(event), headers: injectTraceHeaders({}, span) }, Buffer.from(JSON.stringify(event))),
           { kind: SpanKind.CONSUMER },
         );
       } catch (error) {
@@ -107,18 +97,5 @@ export function startSimulator({ connection, logger, metrics, config }: Simulato
     await declareOrdersExchange(connection);
     await declarePaymentTopology(connection);
   };
-  const started = declareWhenReachable(declare, logger, stopping.signal).then((declared) => {
-    if (declared) consumer.start();
-  });
-
-  return {
-    consumer,
-    started,
-    async stop() {
-      stopping.abort();
-      await started;
-      await consumer.close();
-      await publisher.close();
-    },
-  };
+  return startWhenDeclared(consumer, publisher, declare, logger, stopping);
 }
