@@ -1,13 +1,12 @@
 import type { Channel, Connection, Envelope, SyncMessage } from 'rabbitmq-client';
 import { carriedProperties } from '@order-service/shared/amqp';
-import { DEAD_LETTER_MARKS, DeadLetterHeader, RedriveHeader } from '@order-service/shared/events/dead-letter';
+import { BROKER_PATH_HEADERS, DEAD_LETTER_MARKS, DeadLetterHeader, RedriveHeader } from '@order-service/shared/events/dead-letter';
 import { Topology } from '@order-service/shared/events/topology';
 import { ExitCode, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
 import { NO_PROGRESS, type StartProgress } from './progress';
 
 /** Headers the broker adds when it dead-letters by itself (the queue's delivery limit). */
-const BROKER_HEADER = /^x-(death|first-death-.*|last-death-.*|delivery-count)$/;
 
 interface DeathRecord {
   queue?: unknown;
@@ -97,7 +96,7 @@ export async function listDeadLetters(connection: Connection, limit: number): Pr
 /** The message as it goes back to the consumer's queue: unchanged, minus the dead-letter marks. */
 export function redriveEnvelope(msg: SyncMessage, redrivenAt: Date): Envelope {
   const headers = Object.fromEntries(
-    Object.entries(msg.headers ?? {}).filter(([name]) => !DEAD_LETTER_MARKS.includes(name) && !BROKER_HEADER.test(name)),
+    Object.entries(msg.headers ?? {}).filter(([name]) => !DEAD_LETTER_MARKS.includes(name) && !BROKER_PATH_HEADERS.includes(name)),
   );
   return {
     exchange: '',

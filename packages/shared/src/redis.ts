@@ -2,6 +2,7 @@
 import { createClient } from '@redis/client';
 import { backoff } from './backoff';
 import type { Logger } from './logger';
+import { createThrottle } from './throttle';
 
 export interface RedisOptions {
   /**
@@ -42,14 +43,10 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
       reconnectStrategy: (retries) => backoff(retries + 1, { baseMs: 100, maxMs: 2_000 }),
     },
   });
-  let lastWarning = 0;
+  // The client reconnects by itself; log at most one warning per 10 s while it is down.
+  const warningDue = createThrottle(10_000);
   client.on('error', (error: Error) => {
-    // The client reconnects by itself; log at most one warning per 10 s while it is down.
-    const now = Date.now();
-    if (now - lastWarning > 10_000) {
-      lastWarning = now;
-      logger.warn({ err: error.message }, 'redis unavailable; cache bypassed, limiter fails open');
-    }
+    if (warningDue()) logger.warn({ err: error.message }, 'redis unavailable; cache bypassed, limiter fails open');
   });
   client.connect().catch(() => {
     // Reported through the 'error' event; reconnects continue in the background.

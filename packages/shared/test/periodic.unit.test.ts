@@ -28,51 +28,6 @@ describe('startPeriodic', () => {
     expect(warnings).to.deep.equal(['pruning failed; will retry']);
   });
 
-  it('logs a failure with the message it was given', async () => {
-    const { logger, warnings } = warningsLogger();
-    const periodic = startPeriodic('sweep', 10, () => Promise.reject(new Error('no')), logger, { failureMessage: 'the sweep failed' });
-    await waitFor(() => warnings.length > 0, { timeoutMs: 2_000, what: 'a failed run' });
-    await periodic.stop();
-    expect(warnings[0]).to.equal('the sweep failed');
-  });
-
-  it('runs now on request, with the result, never beside a run in progress', async () => {
-    const { logger } = warningsLogger();
-    let running = 0;
-    let most = 0;
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const periodic = startPeriodic(
-      'sweep',
-      60_000,
-      async () => {
-        running += 1;
-        most = Math.max(most, running);
-        await gate;
-        running -= 1;
-        return 42;
-      },
-      logger,
-    );
-    const first = periodic.runNow();
-    const second = periodic.runNow();
-    release();
-    expect(await Promise.all([first, second])).to.deep.equal([42, 42]);
-    expect(most, 'runs at once').to.equal(1);
-    await periodic.stop();
-  });
-
-  it('passes the error of a run asked for to the caller', async () => {
-    const { logger } = warningsLogger();
-    const periodic = startPeriodic('sweep', 60_000, () => Promise.reject(new Error('locked')), logger);
-    const outcome = await periodic.runNow().then(
-      () => 'resolved',
-      (error: unknown) => (error as Error).message,
-    );
-    expect(outcome).to.equal('locked');
-    await periodic.stop();
-  });
-
   it('stop waits for the run in progress and ends the schedule', async () => {
     const { logger } = warningsLogger();
     let runs = 0;

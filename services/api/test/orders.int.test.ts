@@ -222,6 +222,7 @@ describe('api: placing and reading orders', () => {
       const masked = (text: string, id: string) => text.replaceAll(id, 'ID').replaceAll(id.toUpperCase(), 'ID');
       // Another order of the owner's that nobody read yet: the stranger's read of it misses the cache.
       const { created: unread } = await place(orderBody({ customer_id: owner }));
+      expect(await api.redis.get(orderCacheKey(unread.order_id)), 'the unread order is not cached').to.equal(null);
       for (const [read, orderId] of [['cached', created.order_id], ['uncached', unread.order_id]] as const) {
         const theirs = await http.get(`/api/orders/${orderId.toUpperCase()}`, stranger);
         expect(theirs.status, read).to.equal(404);

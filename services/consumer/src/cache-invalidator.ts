@@ -1,4 +1,4 @@
-import { invalidateOrder, type Clock, type Logger, type RedisClient } from '@order-service/shared';
+import { createThrottle, invalidateOrder, type Clock, type Logger, type RedisClient } from '@order-service/shared';
 
 export interface CacheInvalidator {
   /** Marks cached copies of the order older than `version` stale. Never throws. */
@@ -23,7 +23,7 @@ export function createCacheInvalidator(
   { retryIntervalMs = 500 }: { retryIntervalMs?: number } = {},
 ): CacheInvalidator {
   const pending = new Map<string, { version: number; until: number }>();
-  let lastWarning = 0;
+  const warningDue = createThrottle(10_000, clock);
 
   async function attempt(orderId: string, version: number): Promise<boolean> {
     if (!redis.isReady) return false;
@@ -40,10 +40,7 @@ export function createCacheInvalidator(
     const previous = pending.get(orderId);
     const now = clock.now();
     pending.set(orderId, { version: Math.max(version, previous?.version ?? 0), until: now + ttlSeconds * 1_000 });
-    if (now - lastWarning > 10_000) {
-      lastWarning = now;
-      logger.warn({ pending: pending.size }, 'redis unavailable; cache invalidations queued for retry');
-    }
+    if (warningDue()) logger.warn({ pending: pending.size }, 'redis unavailable; cache invalidations queued for retry');
   }
 
   let flushing: Promise<void> | undefined;

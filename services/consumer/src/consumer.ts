@@ -17,7 +17,7 @@ import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
 import type { CacheInvalidator } from './cache-invalidator';
 import type { ConsumerConfig } from './config';
-import { startWhenDeclared, type DeclaredConsumer } from './declare-when-reachable';
+import { startWhenDeclared, type DeclaredConsumer } from './start-when-declared';
 import type { ConsumerMetrics } from './metrics';
 import { parsePaymentEvent, type MessageLimits } from './parse-event';
 import { FIRST_SEEN_HEADER, createRepublisher } from './republish';
@@ -59,7 +59,7 @@ export type PaymentConsumer = DeclaredConsumer;
  */
 export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer {
   const { connection, db, cache, logger, metrics, clock, config } = deps;
-  const republisher = createRepublisher(connection, () => clock.now());
+  const republisher = createRepublisher(connection, clock);
   const apply = createApplyBatcher(db, config.CONSUMER_BATCH_SIZE);
   const stopping = new AbortController();
   const limits: MessageLimits = { maxBodyBytes: config.CONSUMER_MAX_BODY_BYTES, maxHeaderBytes: config.CONSUMER_MAX_HEADER_BYTES };

@@ -1,5 +1,6 @@
 import type { AsyncMessage, Connection } from 'rabbitmq-client';
 import {
+  BROKER_PATH_HEADERS,
   DeadLetterHeader,
   Topology,
   carriedProperties,
@@ -8,6 +9,7 @@ import {
   paymentDlqBinding,
   paymentDlqOptions,
   paymentRetryQueueOptions,
+  type Clock,
   type DeadLetterCode,
 } from '@order-service/shared';
 
@@ -20,14 +22,7 @@ export const FIRST_SEEN_HEADER = 'x-order-service-first-seen';
  * the next queue (a delivery count, say, when an operator redrives the message).
  */
 const PATH_HEADERS = new Set([
-  'x-delivery-count',
-  'x-death',
-  'x-first-death-exchange',
-  'x-first-death-queue',
-  'x-first-death-reason',
-  'x-last-death-exchange',
-  'x-last-death-queue',
-  'x-last-death-reason',
+  ...BROKER_PATH_HEADERS,
   DeadLetterHeader.originalExchange,
   DeadLetterHeader.originalRoutingKey,
   FIRST_SEEN_HEADER,
@@ -48,7 +43,7 @@ export interface Republisher {
  * nothing is lost between the two queues (at worst the target holds a duplicate, which the inbox
  * absorbs). Every copy keeps the body exactly as it arrived.
  */
-export function createRepublisher(connection: Connection, now: () => number = Date.now): Republisher {
+export function createRepublisher(connection: Connection, clock: Clock): Republisher {
   const publisher = createRenewingPublisher(connection, {
     confirm: true,
     maxAttempts: 3,
@@ -86,7 +81,7 @@ export function createRepublisher(connection: Connection, now: () => number = Da
             [DeadLetterHeader.reason]: reason.slice(0, 1_000),
             [DeadLetterHeader.code]: code,
             [DeadLetterHeader.attempts]: attempt,
-            [DeadLetterHeader.deadLetteredAt]: new Date(now()).toISOString(),
+            [DeadLetterHeader.deadLetteredAt]: new Date(clock.now()).toISOString(),
             ...origin(msg),
             [DeadLetterHeader.originalQueue]: Topology.paymentQueue,
           },

@@ -1,5 +1,5 @@
 import type { Connection } from 'rabbitmq-client';
-import { backoff, declareOrdersExchange, withDeadline, type Clock, type Db, type Logger } from '@order-service/shared';
+import { backoff, declareOrdersExchange, declareWhenReachable, type Clock, type Db, type Logger } from '@order-service/shared';
 import type { CrashPoint, RelaySettings } from './config';
 import type { RelayMetrics } from './metrics';
 import { createClaimFloor } from './claim-floor';
@@ -62,18 +62,15 @@ export function startRelay(deps: RelayDeps): Relay {
   let stopping = false;
   const { wake } = wakeup;
 
-  async function declareTopology() {
-    for (let attempt = 1; !stopping; attempt += 1) {
-      try {
-        // Bounded: an RPC to a broker that stopped answering would otherwise wait for the heartbeat.
-        await withDeadline(declareOrdersExchange(connection), Math.max(settings.publishTimeoutMs, 5_000), 'the broker');
-        return;
-      } catch (error) {
-        logger.warn({ err: (error as Error).message }, 'cannot declare the orders exchange yet; retrying');
-        await wakeup.sleep(backoff(attempt, { baseMs: 100, maxMs: 5_000 }));
-      }
-    }
-  }
+  const declareTopology = () =>
+    declareWhenReachable(() => declareOrdersExchange(connection), {
+      logger,
+      what: 'the orders exchange',
+      stopped: () => stopping,
+      sleep: (ms) => wakeup.sleep(ms),
+      deadlineMs: Math.max(settings.publishTimeoutMs, 5_000),
+      policy: { baseMs: 100, maxMs: 5_000 },
+    });
 
   const settleDeps: SettleDeps = { publisher, logger, settings, onCrashPoint: deps.onCrashPoint };
   const reportDeps: ReportDeps = { logger, metrics: deps.metrics, settings };

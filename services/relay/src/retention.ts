@@ -10,8 +10,6 @@ export interface RetentionOptions {
 }
 
 export interface Retention {
-  /** Runs one sweep now (tests and operators); resolves with the rows deleted. */
-  sweepNow(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -26,7 +24,7 @@ export function startRetention(db: Db, logger: Logger, options: RetentionOptions
   const batchSize = options.batchSize ?? 1_000;
   let stopped = false;
 
-  async function sweep(): Promise<number> {
+  async function sweep(): Promise<void> {
     // A session-level advisory lock needs one connection for the lock, the deletes and the
     // unlock; if the connection dies, Postgres releases the lock with it.
     const deleted = await db.connection().execute(async (conn) => {
@@ -45,12 +43,10 @@ export function startRetention(db: Db, logger: Logger, options: RetentionOptions
       }
     });
     if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
-    return deleted;
   }
 
-  const periodic = startPeriodic('outbox retention sweep', options.intervalMs, sweep, logger, { failureMessage: 'outbox retention sweep failed' });
+  const periodic = startPeriodic('outbox retention sweep', options.intervalMs, sweep, logger);
   return {
-    sweepNow: periodic.runNow,
     async stop() {
       stopped = true;
       await periodic.stop();

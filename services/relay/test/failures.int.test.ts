@@ -14,6 +14,7 @@ import {
   type TestVhost,
   unblockBrokerPublishers,
 } from '@order-service/testkit';
+import { withDeadline } from '@order-service/shared';
 import { TEST_SETTINGS, auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
 
 /** Every committed row reached the audit queue, none arrived that was not committed; duplicates are printed. */
@@ -174,9 +175,7 @@ describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function ()
         timeoutMs: 15_000,
         what: 'the relay to meet the block',
       });
-      let blockNoticed = false;
-      void noticed.then(() => (blockNoticed = true));
-      await waitFor(() => blockNoticed, { timeoutMs: 15_000, what: 'the broker to tell the relay it is blocked' });
+      await withDeadline(noticed, 15_000, 'the broker (to tell the relay it is blocked)');
       const during = await outboxState(database.db);
       expect(during.published).to.equal(before.published);
       // The batches sent into the block hold their claim only until their publish times out;

@@ -12,7 +12,6 @@ import {
   notifyOutbox,
   outboxRowOf,
   systemClock,
-  type Clock,
   type DB,
   type Db,
   type OrderCreated,
@@ -172,10 +171,9 @@ export async function startTestRelay(options: {
   databaseUrl: string;
   rabbitUrl: string;
   settings?: Partial<RelaySettings>;
-  clock?: Clock;
   onCrashPoint?: Parameters<typeof startRelay>[0]['onCrashPoint'];
 }) {
-  const clock = options.clock ?? systemClock;
+  const clock = systemClock;
   const logger = createLogger('relay-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   const settings = { ...TEST_SETTINGS, ...options.settings };
   const db = createDb(options.databaseUrl, {

@@ -52,3 +52,19 @@ export const RedriveHeader = {
   count: 'x-redrive-count',
   redrivenAt: 'x-redriven-at',
 } as const;
+
+/**
+ * What RabbitMQ records on a message about its path through one queue (its delivery count and
+ * dead-lettering history). They describe the queue the message left, so a copy moved to another
+ * queue (a retry, the DLQ, a redrive) must not carry them.
+ */
+export const BROKER_PATH_HEADERS: readonly string[] = [
+  'x-delivery-count',
+  'x-death',
+  'x-first-death-exchange',
+  'x-first-death-queue',
+  'x-first-death-reason',
+  'x-last-death-exchange',
+  'x-last-death-queue',
+  'x-last-death-reason',
+];

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { rateLimit, type RateLimitInfo, type RateLimitRequestHandler } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
-import { TooManyRequests, withDeadline, type Clock, type Logger, type RedisClient } from '@order-service/shared';
+import { TooManyRequests, createThrottle, withDeadline, type Clock, type Logger, type RedisClient } from '@order-service/shared';
 import { sendProblem } from './problem';
 
 /**
@@ -34,11 +34,9 @@ export interface RateLimitOptions {
 export function createRateLimiter(redis: RedisClient, logger: Logger, clock: Clock, options: RateLimitOptions): RateLimitRequestHandler {
   // While Redis is down the store fails on every request: each kind of message is logged at
   // most once per 10 s, so the log says so without growing at the request rate.
-  const lastLogged = new Map<string, number>();
+  const due = createThrottle(10_000, clock);
   const warn = (error: unknown, message = 'rate limiter problem') => {
-    const now = clock.now();
-    if (now - (lastLogged.get(message) ?? 0) < 10_000) return;
-    lastLogged.set(message, now);
+    if (!due(message)) return;
     logger.warn({ err: error instanceof Error ? error.message : error }, message);
   };
   return rateLimit({

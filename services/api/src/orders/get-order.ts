@@ -1,6 +1,7 @@
 import {
   NotFound,
   cacheOrder,
+  findOrderWithItems,
   moneyToNumber,
   readCachedOrder,
   withDeadline,
@@ -9,7 +10,6 @@ import {
   type RedisClient,
 } from '@order-service/shared';
 import type { OrderView } from './order-schemas';
-import { findOrder } from './orders-repository';
 
 /**
  * The order reads the API's Redis client keeps in process (server-assisted client-side caching,
@@ -51,14 +51,15 @@ export async function getOrderJson(
   });
   if (cached !== null) return { body: cached, customerId: () => (JSON.parse(cached) as Pick<OrderView, 'customer_id'>).customer_id };
 
-  const row = await findOrder(db, orderId);
+  const row = await findOrderWithItems(db, orderId);
   if (!row) throw new NotFound('order', orderId);
   const view: OrderView = {
     order_id: row.order_id,
     customer_id: row.customer_id,
     status: row.status as OrderView['status'],
     shipping_address: row.shipping_address,
-    items: row.items.map((item) => ({ ...item, price: moneyToNumber(item.price) })),
+    // The line number orders the items; it is not part of the view.
+    items: row.items.map(({ line_number: _line, price, ...item }) => ({ ...item, price: moneyToNumber(price) })),
     total_amount: moneyToNumber(row.total_amount),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

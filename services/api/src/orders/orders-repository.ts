@@ -1,5 +1,5 @@
 import type { Transaction } from 'kysely';
-import { findOrderWithItems, preparedQuery, type DB, type Db, type OutboxRow } from '@order-service/shared';
+import { preparedQuery, type DB, type Db, type OutboxRow } from '@order-service/shared';
 
 type Executor = Db | Transaction<DB>;
 
@@ -81,10 +81,4 @@ export function findIdempotentOrder(db: Executor, { customerId, key }: Idempoten
     .where('k.customer_id', '=', customerId)
     .where('k.idempotency_key', '=', key)
     .executeTakeFirst();
-}
-
-/** An order with its items in line order, in one round trip; the items as the API shows them (no line numbers). */
-export async function findOrder(db: Executor, orderId: string) {
-  const row = await findOrderWithItems(db, orderId);
-  return row && { ...row, items: row.items.map(({ line_number: _line, ...item }) => item) };
 }

@@ -15,7 +15,7 @@ import {
   type Logger,
 } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, withSpan } from '@order-service/shared/telemetry';
-import { startWhenDeclared } from '../declare-when-reachable';
+import { startWhenDeclared } from '../start-when-declared';
 import { bodyText } from '../parse-event';
 import { pause } from '../retry';
 import type { SimulatorConfig } from './config';

@@ -1,29 +1,10 @@
 import type { Consumer } from 'rabbitmq-client';
-import { backoff, type Logger } from '@order-service/shared';
+import { declareWhenReachable, type Logger } from '@order-service/shared';
 import { pause } from './retry';
-
-/**
- * Runs `declare` until it succeeds or `signal` aborts. A broker that is down at start is waited
- * for, not a reason to exit: `pnpm start` runs the processes together, and one exiting stops all.
- */
-export async function declareWhenReachable(declare: () => Promise<void>, logger: Logger, signal: AbortSignal): Promise<boolean> {
-  for (let attempt = 1; !signal.aborted; attempt++) {
-    try {
-      await declare();
-      return !signal.aborted;
-    } catch (error) {
-      logger.warn({ err: (error as Error).message, attempt }, 'declaring exchanges and queues failed; retrying');
-      await pause(backoff(attempt, { baseMs: 500, maxMs: 5_000 }), signal);
-    }
-  }
-  return false;
-}
 
 /** A lazy consumer started once its topology is declared, and how to stop it. */
 export interface DeclaredConsumer {
   consumer: Consumer;
-  /** Resolves once the topology is declared and the consumer is starting. */
-  started: Promise<void>;
   /** Stops taking messages, lets the ones in hand finish, and closes the publisher. */
   stop(): Promise<void>;
 }
@@ -40,12 +21,18 @@ export function startWhenDeclared(
   logger: Logger,
   stopping: AbortController,
 ): DeclaredConsumer {
-  const started = declareWhenReachable(declare, logger, stopping.signal).then((declared) => {
+  const started = declareWhenReachable(declare, {
+    logger,
+    what: 'exchanges and queues',
+    stopped: () => stopping.signal.aborted,
+    sleep: (ms) => pause(ms, stopping.signal),
+    deadlineMs: 5_000,
+    policy: { baseMs: 500, maxMs: 5_000 },
+  }).then((declared) => {
     if (declared) consumer.start();
   });
   return {
     consumer,
-    started,
     async stop() {
       stopping.abort();
       await started;
