@@ -24,8 +24,8 @@ export type StopProcess = () => Promise<void>;
  * so that only a process's main loads telemetry). It reads the settings from the environment once,
  * exiting 1 with every bad variable named; makes the logger; starts telemetry before anything
  * else runs, so the first spans are recorded; then runs `start`. A start that throws exits 1 with
- * a log line. On SIGTERM or SIGINT the stop that `start` returned runs, and telemetry is flushed
- * last, so the spans of the shutdown are exported too.
+ * a log line. On SIGTERM or SIGINT (even during the start, which is then waited for) the stop that
+ * `start` returned runs, and telemetry is flushed last, so the spans of the shutdown are exported too.
  */
 export async function boot<const TSchema extends v.GenericSchema<Record<string, unknown>, { LOG_LEVEL: string }>>(
   env: TSchema,
@@ -40,14 +40,18 @@ export async function boot<const TSchema extends v.GenericSchema<Record<string, 
   }
   const logger = createLogger(names.name, config.LOG_LEVEL);
   const telemetry = await startTelemetry(names.service);
-  let stop: StopProcess;
-  try {
-    stop = await start({ config, logger });
-  } catch (error) {
-    exitOnStartupError(logger, error);
-  }
+  const started = start({ config, logger });
+  // Installed before the start finishes: a start logs "listening" (which supervisors and tests
+  // wait for) before it returns, and a SIGTERM right after must still stop the process in order,
+  // once the start is done, instead of killing it by the default action.
   onShutdown(logger, async () => {
+    const stop = await started;
     await stop();
     await telemetry.shutdown();
   });
+  try {
+    await started;
+  } catch (error) {
+    exitOnStartupError(logger, error);
+  }
 }

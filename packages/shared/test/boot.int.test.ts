@@ -27,7 +27,7 @@ describe('boot: how every process starts and stops', function () {
     expect((fatal!.err as { message: string }).message).to.equal('the broker is gone');
   });
 
-  it('on SIGTERM runs the stop its start returned, then exits 0', async () => {
+  it('on SIGTERM, even one that arrives while the start is still running, runs the stop its start returned, then exits 0', async () => {
     const service = await startService(ENTRY, {});
     expect(await service.stop('SIGTERM')).to.equal(0);
     // The exit can be reported before the last lines of stdout are read.
