@@ -102,7 +102,7 @@ export function toPgbenchScript(statements: CapturedStatement[], fresh: FreshVal
 function pgText(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) {
-    return `{${value.map((item) => (item === null || item === undefined ? 'NULL' : `"${String(item).replaceAll('"', '\\"')}"`)).join(',')}}`;
+    return `{${value.map((item) => (item === null || item === undefined ? 'NULL' : `"${pgText(item).replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)).join(',')}}`;
   }
   return String(value);
 }

@@ -38,7 +38,9 @@ export async function capturePostOrder() {
   statements.length = 0;
   const { response } = await placeOrder(db, orderBody(), systemClock, { prices });
   const outboxInsert = statements.find((statement) => statement.sql.includes('INSERT INTO outbox'));
-  const payload = outboxInsert?.parameters.find((value): value is string => typeof value === 'string' && value.startsWith('{"specversion"'));
+  // The statement takes a list of orders: each column is an array, here of one.
+  const isPayload = (value: unknown): value is string => typeof value === 'string' && value.startsWith('{"specversion"');
+  const payload = outboxInsert?.parameters.flat().find(isPayload);
   if (!payload) throw new Error('placeOrder did not write an OrderCreated payload to the outbox');
   const eventId = (JSON.parse(payload) as { id: string }).id;
   const { script, variables } = toPgbenchScript(

@@ -5,6 +5,7 @@ import { getOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order-schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
+import { createOrderWriter } from './order-writer';
 import { injectTraceHeaders, requestContext, withSpan } from '@order-service/shared/telemetry';
 
 /**
@@ -14,6 +15,7 @@ import { injectTraceHeaders, requestContext, withSpan } from '@order-service/sha
 export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted: () => void = () => {}): Router {
   const router = Router();
   const prices = createPriceCache(reader.db);
+  const writer = createOrderWriter(reader.db);
 
   router.post(
     '/',
@@ -27,7 +29,7 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
       // relay, the payment side and the consumer carry the same trace on.
       const { response, replayed } = await withSpan('place order', requestContext(req.headers), (span) => {
         const trace = injectTraceHeaders<{ traceparent?: string; tracestate?: string }>({}, span);
-        return placeOrder(reader.db, input, clock, { idempotencyKey: key, prices, traceparent: trace.traceparent, tracestate: trace.tracestate });
+        return placeOrder(reader.db, input, clock, { idempotencyKey: key, prices, writer, traceparent: trace.traceparent, tracestate: trace.tracestate });
       });
       if (replayed) res.set('Idempotent-Replayed', 'true');
       else onOrderCommitted();

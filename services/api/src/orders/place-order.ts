@@ -15,7 +15,8 @@ import {
 } from '@order-service/shared';
 import type { OrderCreatedResponse, PlaceOrderInput } from './order-schemas';
 import { createPriceCache, type PriceCache } from '../products/price-cache';
-import { findIdempotentOrder, insertOrder, type IdempotencyScope } from './orders-repository';
+import { createOrderWriter, type OrderWriter } from './order-writer';
+import { findIdempotentOrder, type IdempotencyScope } from './orders-repository';
 
 export interface PlaceOrderOptions {
   /** Scoped to the order's customer: the same key from another customer is another key. */
@@ -25,6 +26,8 @@ export interface PlaceOrderOptions {
   tracestate?: string;
   /** Where prices come from; the app keeps one for its lifetime. Without one, each order looks its prices up. */
   prices?: PriceCache;
+  /** What writes the order; the app keeps one, so that concurrent orders share statements. Without one, the order is written on its own. */
+  writer?: OrderWriter;
 }
 
 export interface PlacedOrder {
@@ -61,7 +64,8 @@ export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>)
 
 /**
  * Places an order in one statement, one round trip: the order, its items, the OrderCreated event
- * in the outbox and, when given, the customer's Idempotency-Key. Lines are priced from `prices`
+ * in the outbox and, when given, the customer's Idempotency-Key (the statement may carry other
+ * requests' orders too, see createOrderWriter). Lines are priced from `prices`
  * (a cache) and summed exactly; the statement checks every price against the catalog and writes
  * nothing when one changed, and the order is then priced again. A retry under the same key
  * returns the original response; racing retries wait on the key's row, so exactly one order is created.
@@ -69,6 +73,7 @@ export function priceItems(input: PlaceOrderInput, catalog: Map<string, string>)
  */
 export async function placeOrder(db: Db, input: PlaceOrderInput, clock: Clock, options: PlaceOrderOptions = {}): Promise<PlacedOrder> {
   const prices = options.prices ?? createPriceCache(db);
+  const writer = options.writer ?? createOrderWriter(db);
   const productIds = [...new Set(input.items.map((item) => item.product_id))];
   const scope = options.idempotencyKey === undefined ? undefined : { customerId: input.customer_id, key: options.idempotencyKey };
   const requestHash = scope === undefined ? undefined : hashRequest(input);
@@ -76,7 +81,7 @@ export async function placeOrder(db: Db, input: PlaceOrderInput, clock: Clock, o
   for (let attempt = 1; attempt <= 3; attempt += 1) {
     const { lines, total } = priceItems(input, await prices.pricesOf(productIds));
     const placed = newOrder(input, lines, total, new Date(clock.now()), options);
-    const { pricesMatch, created } = await insertOrder(db, {
+    const { pricesMatch, created } = await writer.write({
       ...placed.rows,
       key: scope && requestHash ? { idempotency_key: scope.key, request_hash: requestHash } : undefined,
     });
