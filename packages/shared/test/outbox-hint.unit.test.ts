@@ -3,14 +3,14 @@ import { waitFor } from '@order-service/testkit';
 import { createOutboxHinter } from '../src/db/outbox-hint';
 
 describe('outbox hints (coalesced, after commit)', () => {
-  function hinter(minGapMs: number) {
+  function hinter(minGapMs: number, burst = 1) {
     const sentAt: number[] = [];
     const errors: unknown[] = [];
     const hints = createOutboxHinter(
       async () => {
         sentAt.push(performance.now());
       },
-      { minGapMs, onError: (error) => errors.push(error) },
+      { minGapMs, burst, onError: (error) => errors.push(error) },
     );
     return { hints, sentAt, errors };
   }
@@ -32,6 +32,17 @@ describe('outbox hints (coalesced, after commit)', () => {
     hints.hint();
     await waitFor(() => sentAt.length === 3, { timeoutMs: 2_000, what: 'the next hint' });
     expect(sentAt[2]! - sentAt[1]!).to.be.at.least(49);
+    hints.close();
+  });
+
+  it('sends up to `burst` hints at once, then one per gap: commits a little closer than the gap are not held back', async () => {
+    const { hints, sentAt } = hinter(50, 3);
+    for (let i = 0; i < 3; i++) hints.hint();
+    expect(sentAt).to.have.length(3);
+    for (let i = 0; i < 100; i++) hints.hint();
+    expect(sentAt).to.have.length(3);
+    await waitFor(() => sentAt.length === 4, { timeoutMs: 2_000, what: 'the coalesced hint' });
+    expect(sentAt[3]! - sentAt[2]!).to.be.at.least(49);
     hints.close();
   });
 

@@ -7,7 +7,8 @@ const MS_PER_RATE = 100;
 
 /**
  * How long the relay lets rows gather after a short claim, before it claims again (hints or not),
- * from the rate at which the last claim found them (`rows` committed in `sinceLastClaimMs`).
+ * from the rate at which the last claim found them (`rows` committed in the `sinceLastFoundMs` since
+ * the claim before it that found any).
  * Every claim costs a transaction, a publish round and a commit, whatever it finds, so under
  * load a longer wait makes fewer, larger claims. The wait is the shorter of the time GATHER_ROWS
  * rows take to arrive and a time that grows with the rate, and at least GATHER_MIN_MS. So an idle
@@ -15,8 +16,8 @@ const MS_PER_RATE = 100;
  * The two meet at 400 events/s, where the wait peaks at 40 ms; above that it falls again (16 ms
  * at 1,000/s), since GATHER_ROWS rows then come sooner.
  */
-export function gatherMs(rows: number, sinceLastClaimMs: number): number {
-  if (rows <= 0 || sinceLastClaimMs <= 0) return GATHER_MIN_MS;
-  const perMs = rows / sinceLastClaimMs;
+export function gatherMs(rows: number, sinceLastFoundMs: number): number {
+  if (rows <= 0 || sinceLastFoundMs <= 0) return GATHER_MIN_MS;
+  const perMs = rows / sinceLastFoundMs;
   return Math.round(Math.max(GATHER_MIN_MS, Math.min(GATHER_ROWS / perMs, perMs * MS_PER_RATE)));
 }

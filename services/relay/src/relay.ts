@@ -115,8 +115,10 @@ export function startRelay(deps: RelayDeps): Relay {
     // The wait after an empty claim: short right after work was found, doubling to the poll interval.
     let idleMs = FAST_POLL_MS;
     const floor = createClaimFloor(settings.pollIntervalMs, deps.clock);
-    // When the claim before this one started: the rows a claim finds over that time are the rate.
-    let lastClaimStarted = -Infinity;
+    // When the last claim that found rows started: the rows a claim finds arrived since then (the
+    // empty claims in between saw none), so their count over that time is the rate. Timing from the
+    // claim just before instead would make one row found 2 ms after an empty poll look like 500/s.
+    let lastFoundStarted = -Infinity;
     while (!stopping) {
       if (inFlight.size >= settings.maxBatchesInFlight) {
         await Promise.race(inFlight);
@@ -134,8 +136,7 @@ export function startRelay(deps: RelayDeps): Relay {
       const afterIdle = caughtUp;
       const limit = statsGuard.limit(afterIdle);
       const claimStarted = performance.now();
-      const sinceLastClaimMs = claimStarted - lastClaimStarted;
-      lastClaimStarted = claimStarted;
+      const sinceLastFoundMs = claimStarted - lastFoundStarted;
       const batch = startBatch(limit, floor.next());
       deps.metrics.claims.inc();
       let rows: ClaimedRow[];
@@ -165,6 +166,7 @@ export function startRelay(deps: RelayDeps): Relay {
         continue;
       }
       idleMs = FAST_POLL_MS;
+      lastFoundStarted = claimStarted;
       const tracked: Promise<void> = batch.settled
         .then((settled) => {
           if (!settled) return;
@@ -186,7 +188,7 @@ export function startRelay(deps: RelayDeps): Relay {
         });
       inFlight.add(tracked);
       // A short batch means the backlog is drained: give the next rows a moment to gather.
-      if (rows.length < limit) await wakeup.pause(gatherMs(rows.length, sinceLastClaimMs));
+      if (rows.length < limit) await wakeup.pause(gatherMs(rows.length, sinceLastFoundMs));
     }
     await Promise.allSettled(inFlight);
   }
