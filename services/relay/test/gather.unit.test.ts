@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { GATHER_MIN_MS, gatherMs } from '../src/gather';
+import { GATHER_MAX_MS, GATHER_MIN_MS, gatherMs } from '../src/gather';
 
 describe('gatherMs', () => {
   it('waits the least after a claim at a low rate or after a quiet spell', () => {
@@ -14,13 +14,15 @@ describe('gatherMs', () => {
     expect(gatherMs(3, 10)).to.equal(30);
   });
 
-  it('peaks at 40 ms, at 400 events/s', () => {
-    expect(gatherMs(4, 10)).to.equal(40);
-    for (let perSecond = 50; perSecond <= 20_000; perSecond += 50) expect(gatherMs(perSecond / 100, 10)).to.be.at.most(40);
+  it('waits at most 40 ms, from 400 events/s on', () => {
+    expect(gatherMs(4, 10)).to.equal(GATHER_MAX_MS);
+    expect(gatherMs(8, 10)).to.equal(GATHER_MAX_MS);
+    for (let perSecond = 50; perSecond <= 20_000; perSecond += 50) expect(gatherMs(perSecond / 100, 10)).to.be.at.most(GATHER_MAX_MS);
   });
 
-  it('at a high rate waits only as long as 16 rows take to arrive', () => {
-    // 1,000 events/s: 16 rows take 16 ms.
-    expect(gatherMs(10, 10)).to.equal(16);
+  it('at a high rate waits only as long as 64 rows take to arrive', () => {
+    // 2,000 events/s: 64 rows take 32 ms; 10,000 events/s: 6.4 ms, so the least wait.
+    expect(gatherMs(20, 10)).to.equal(32);
+    expect(gatherMs(100, 10)).to.equal(GATHER_MIN_MS);
   });
 });
