@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
-import { getOrderJsonFor, type OrderReader } from './get-order';
+import { getOrderJsonFor, keptOrderJsonFor, type OrderReader } from './get-order';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order-schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
@@ -35,10 +35,13 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
     },
   );
 
-  router.get('/:order_id', async (req, res) => {
+  // A copy kept in process is sent at once; anything else reads on (Redis, then Postgres).
+  router.get('/:order_id', (req, res) => {
     const { order_id } = parseParams(OrderIdParam, req.params);
     const viewer = parseHeaders(CustomerIdHeader, req)['X-Customer-Id'];
-    res.type('application/json').send(await getOrderJsonFor(reader, order_id, viewer));
+    const send = (body: string) => void res.type('application/json').send(body);
+    const kept = keptOrderJsonFor(reader, order_id, viewer);
+    return kept !== undefined ? send(kept) : getOrderJsonFor(reader, order_id, viewer).then(send);
   });
 
   return router;
