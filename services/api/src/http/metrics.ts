@@ -17,34 +17,49 @@ export function createMetrics() {
 /** `/api/orders` + `/` → `/api/orders`; `/api/orders` + `/:order_id` → `/api/orders/:order_id`. */
 const joinRoute = (base: string, path: string) => `${base}${path}`.replace(/(.)\/$/, '$1');
 
+const ROUTE = Symbol('route');
+const PATTERN = Symbol('route pattern');
+interface Captured {
+  baseUrl: string;
+  [ROUTE]?: unknown;
+  [PATTERN]?: string;
+}
+
 /**
  * Records the full route pattern as soon as a route matches. Express assigns `req.route` at
  * that moment, while `req.baseUrl` still holds the mount path; by the time the response
  * finishes, an error that left the router has already reset `req.baseUrl`, which would label
- * every failed POST /api/orders as `/`.
+ * every failed POST /api/orders as `/`. The accessor is defined once, on the requests'
+ * prototype: one defined on each request gave every request a shape of its own, which every
+ * later property access on it paid for.
  */
-function captureRoute(req: Request): () => string | undefined {
-  let route: unknown;
-  let pattern: string | undefined;
-  Object.defineProperty(req, 'route', {
+function captureRoutes(proto: object): void {
+  Object.defineProperty(proto, 'route', {
     configurable: true,
     enumerable: true,
-    get: () => route,
-    set: (value: { path?: unknown } | undefined) => {
-      route = value;
-      if (value && typeof value.path === 'string') pattern = joinRoute(req.baseUrl, value.path);
+    get(this: Captured) {
+      return this[ROUTE];
+    },
+    set(this: Captured, value: { path?: unknown } | undefined) {
+      this[ROUTE] = value;
+      if (value && typeof value.path === 'string') this[PATTERN] = joinRoute(this.baseUrl, value.path);
     },
   });
-  return () => pattern;
 }
 
 /** Times every request, labelled by its route pattern (never the raw URL, which would explode cardinality). */
 export function requestTimer(httpDuration: Histogram<'method' | 'route' | 'status_code'>): RequestHandler {
+  const capturing = new WeakSet<object>();
   return (req, res, next) => {
     const end = httpDuration.startTimer();
-    const matchedRoute = captureRoute(req);
+    // Express gives each app's requests the app's own prototype.
+    const proto = Object.getPrototypeOf(req) as object;
+    if (!capturing.has(proto)) {
+      captureRoutes(proto);
+      capturing.add(proto);
+    }
     res.once('finish', () => {
-      const route = matchedRoute() ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
+      const route = (req as Request & Captured)[PATTERN] ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
       end({ method: req.method, route, status_code: res.statusCode });
     });
     next();
