@@ -17,6 +17,23 @@ export function createMetrics() {
 /** `/api/orders` + `/` → `/api/orders`; `/api/orders` + `/:order_id` → `/api/orders/:order_id`. */
 const joinRoute = (base: string, path: string) => `${base}${path}`.replace(/(.)\/$/, '$1');
 
+/**
+ * joinRoute, worked out once per mount path and route: this app mounts its routers on fixed
+ * paths, so there are a handful of each. A mount path with parameters would be a path per URL:
+ * past MAX_PATTERNS the join is done each time instead of kept.
+ */
+const MAX_PATTERNS = 256;
+const patterns = new Map<string, string>();
+function patternOf(base: string, path: string): string {
+  const key = `${base} ${path}`;
+  let pattern = patterns.get(key);
+  if (pattern === undefined) {
+    pattern = joinRoute(base, path);
+    if (patterns.size < MAX_PATTERNS) patterns.set(key, pattern);
+  }
+  return pattern;
+}
+
 const ROUTE = Symbol('route');
 const PATTERN = Symbol('route pattern');
 interface Captured {
@@ -42,7 +59,7 @@ function captureRoutes(proto: object): void {
     },
     set(this: Captured, value: { path?: unknown } | undefined) {
       this[ROUTE] = value;
-      if (value && typeof value.path === 'string') this[PATTERN] = joinRoute(this.baseUrl, value.path);
+      if (value && typeof value.path === 'string') this[PATTERN] = patternOf(this.baseUrl, value.path);
     },
   });
 }
