@@ -1,11 +1,23 @@
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, keptOrderJsonFor, type OrderReader } from './get-order';
-import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody } from './order-schemas';
+import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody, isCanonicalId } from './order-schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
 import { injectTraceHeaders, requestContext, withSpan } from '@order-service/shared/telemetry';
+
+/** The order id a GET names: a canonical id as it stands, anything else through the schema (400 when malformed). */
+function orderIdOf(req: Request): string {
+  const id = req.params.order_id;
+  return isCanonicalId(id) ? id : parseParams(OrderIdParam, req.params).order_id;
+}
+
+/** The caller's X-Customer-Id, checked as orderIdOf checks the id (absent: undefined). */
+function viewerOf(req: Request): string | undefined {
+  const header = req.headers['x-customer-id'];
+  return header === undefined || isCanonicalId(header) ? header : parseHeaders(CustomerIdHeader, req)['X-Customer-Id'];
+}
 
 /**
  * The order routes; new orders are stamped with `clock`'s time. `onOrderCommitted` runs after an
@@ -37,8 +49,8 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
 
   // A copy kept in process is sent at once; anything else reads on (Redis, then Postgres).
   router.get('/:order_id', (req, res) => {
-    const { order_id } = parseParams(OrderIdParam, req.params);
-    const viewer = parseHeaders(CustomerIdHeader, req)['X-Customer-Id'];
+    const order_id = orderIdOf(req);
+    const viewer = viewerOf(req);
     const send = (body: string) => void res.type('application/json').send(body);
     const kept = keptOrderJsonFor(reader, order_id, viewer);
     return kept !== undefined ? send(kept) : getOrderJsonFor(reader, order_id, viewer).then(send);
