@@ -34,12 +34,15 @@ function patternOf(base: string, path: string): string {
   return pattern;
 }
 
-const ROUTE = Symbol('route');
-const PATTERN = Symbol('route pattern');
-interface Captured {
+/** What the timer learns about one request while it is routed. */
+interface Timing {
+  route: unknown;
+  pattern: string | undefined;
+}
+const TIMING = Symbol('request timing');
+interface Timed {
   baseUrl: string;
-  [ROUTE]?: unknown;
-  [PATTERN]?: string;
+  [TIMING]?: Timing;
 }
 
 /**
@@ -47,19 +50,21 @@ interface Captured {
  * that moment, while `req.baseUrl` still holds the mount path; by the time the response
  * finishes, an error that left the router has already reset `req.baseUrl`, which would label
  * every failed POST /api/orders as `/`. The accessor is defined once, on the requests'
- * prototype: one defined on each request gave every request a shape of its own, which every
- * later property access on it paid for.
+ * prototype, and writes into the request's own small Timing: one defined on each request gave
+ * every request a shape of its own, which every later property access on it paid for.
  */
 function captureRoutes(proto: object): void {
   Object.defineProperty(proto, 'route', {
     configurable: true,
     enumerable: true,
-    get(this: Captured) {
-      return this[ROUTE];
+    get(this: Timed) {
+      return this[TIMING]?.route;
     },
-    set(this: Captured, value: { path?: unknown } | undefined) {
-      this[ROUTE] = value;
-      if (value && typeof value.path === 'string') this[PATTERN] = patternOf(this.baseUrl, value.path);
+    set(this: Timed, value: { path?: unknown } | undefined) {
+      const timing = this[TIMING];
+      if (!timing) return void Object.defineProperty(this, 'route', { value, writable: true, configurable: true, enumerable: true });
+      timing.route = value;
+      if (value && typeof value.path === 'string') timing.pattern = patternOf(this.baseUrl, value.path);
     },
   });
 }
@@ -68,16 +73,18 @@ function captureRoutes(proto: object): void {
 export function requestTimer(httpDuration: Histogram<'method' | 'route' | 'status_code'>): RequestHandler {
   const capturing = new WeakSet<object>();
   return (req, res, next) => {
-    const end = httpDuration.startTimer();
+    const start = performance.now();
     // Express gives each app's requests the app's own prototype.
     const proto = Object.getPrototypeOf(req) as object;
     if (!capturing.has(proto)) {
       captureRoutes(proto);
       capturing.add(proto);
     }
+    const timing: Timing = { route: undefined, pattern: undefined };
+    (req as Request & Timed)[TIMING] = timing;
     res.once('finish', () => {
-      const route = (req as Request & Captured)[PATTERN] ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
-      end({ method: req.method, route, status_code: res.statusCode });
+      const route = timing.pattern ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
+      httpDuration.observe({ method: req.method, route, status_code: res.statusCode }, (performance.now() - start) / 1000);
     });
     next();
   };
