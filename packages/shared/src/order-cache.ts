@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis';
+import { keptGet, type RedisClient } from './redis';
 
 /**
  * The read cache for GET /api/orders/{id}. Each entry is `<version>|<json>`, where version is
@@ -34,6 +34,16 @@ export function decodeCacheEntry(entry: string): { version: number; body: string
 export async function readCachedOrder(redis: RedisClient, orderId: string): Promise<string | null> {
   const entry = await redis.get(orderCacheKey(orderId));
   return entry === null ? null : decodeCacheEntry(entry).body;
+}
+
+/**
+ * What readCachedOrder would answer from the copy the client keeps in process (createRedis's
+ * `cachedReads`), without a round trip: the body, null on a miss or a tombstone, or undefined
+ * when no fresh copy is kept and Redis must be asked.
+ */
+export function keptCachedOrder(redis: RedisClient, orderId: string): string | null | undefined {
+  const entry = keptGet(redis, orderCacheKey(orderId));
+  return typeof entry === 'string' ? decodeCacheEntry(entry).body : entry === null ? null : undefined;
 }
 
 async function setIfNotOlder(redis: RedisClient, orderId: string, version: number, body: string, ttlSeconds: number) {

@@ -1,5 +1,5 @@
 // The bare client: the `redis` package also loads the search, JSON, time-series and bloom modules (~20 MB).
-import { createClient } from '@redis/client';
+import { BasicClientSideCache, createClient, type RedisClientType } from '@redis/client';
 import { backoff } from './backoff';
 import type { Logger } from './logger';
 import { createThrottle } from './throttle';
@@ -24,6 +24,33 @@ export interface RedisOptions {
 }
 
 /**
+ * node-redis's own in-process cache of read replies (what `cachedReads` turns on), with a
+ * synchronous look-up of one GET. A request answered from here skips the command machinery and
+ * the deadline that a round trip needs; what it finds is exactly what `client.get` would answer
+ * from memory, under the same rules: invalidated by Redis, aged out, dropped on error or close.
+ */
+export class ReadCache extends BasicClientSideCache {
+  /** The kept reply to `GET key`, or undefined when there is none (or it is still being read). */
+  peekGet(key: string): unknown {
+    // node-redis's key for a command's replies (generateCacheKey): the argument lengths, then the arguments.
+    const entry = this.get(`3_${key.length}_GET_${key}`);
+    // A reply still on its way is kept as a promise entry: only a value entry is an answer.
+    if (entry === undefined || !('value' in entry)) return undefined;
+    this.recordHits(1);
+    return entry.value;
+  }
+}
+
+/**
+ * The reply to `GET key` that `client` keeps in process, if it keeps one: undefined means
+ * "ask Redis" (no cache, no fresh copy).
+ */
+export function keptGet(client: Pick<RedisClientType, 'clientSideCache'>, key: string): unknown {
+  const cache = client.clientSideCache;
+  return cache instanceof ReadCache ? cache.peekGet(key) : undefined;
+}
+
+/**
  * A node-redis client that fails fast: no offline queue (commands reject at once while
  * disconnected), a command timeout, and endless background reconnects.
  * Connecting does not block start-up; callers treat Redis as optional.
@@ -33,7 +60,7 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
     url,
     RESP: 3,
     ...(options.cachedReads
-      ? { clientSideCache: { maxEntries: options.cachedReads.maxEntries, ttl: options.cachedReads.maxAgeMs, evictPolicy: 'LRU' as const } }
+      ? { clientSideCache: new ReadCache({ maxEntries: options.cachedReads.maxEntries, ttl: options.cachedReads.maxAgeMs, evictPolicy: 'LRU' }) }
       : {}),
     disableOfflineQueue: true,
     commandOptions: { timeout: options.commandTimeoutMs ?? 250 },

@@ -42,6 +42,22 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   app.use(requestTimer(ops.metrics.httpDuration));
   app.use(requestGuard);
 
+  // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
+  const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
+  const api = express.Router();
+  if (config.API_RATE_LIMIT_ENABLED) {
+    api.use(
+      createRateLimiter(redis, logger, clock, { limit: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS, redisTimeoutMs }),
+    );
+  }
+  const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
+  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
+  api.use('/products', productRoutes(db));
+  api.use(notFoundHandler);
+  // First after the guard: the routes below share no path with /api, so a request for the API
+  // (the cached GET above all) is not walked past them.
+  app.use('/api', api);
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -56,19 +72,6 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   // What every problem's `type` resolves to; documentation, so outside /api and its rate limit.
   app.use('/problems', problemTypeRoutes());
 
-  // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
-  const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
-  const api = express.Router();
-  if (config.API_RATE_LIMIT_ENABLED) {
-    api.use(
-      createRateLimiter(redis, logger, clock, { limit: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS, redisTimeoutMs }),
-    );
-  }
-  api.use('/products', productRoutes(db));
-  const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
-  api.use(notFoundHandler);
-  app.use('/api', api);
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { BadRequest, ValidationFailed, type InvalidParam } from '@order-service/shared';
 import { parseBody, parseParams } from '../src/http/validate';
-import { MAX_ADDRESS_LENGTH, MAX_ITEMS, MAX_QUANTITY, OrderIdParam, PlaceOrderBody } from '../src/orders/order-schemas';
+import { MAX_ADDRESS_LENGTH, MAX_ITEMS, MAX_QUANTITY, OrderIdParam, PlaceOrderBody, isCanonicalId } from '../src/orders/order-schemas';
 
 const PRODUCT = '33333333-3333-4333-8333-333333333333';
 const valid = () => ({ customer_id: randomUUID(), items: [{ product_id: PRODUCT, quantity: 1 }], shipping_address: 'Main Street 1' });
@@ -88,5 +89,22 @@ describe('OrderIdParam through parseParams', () => {
     for (const order_id of ['nope', '', `${randomUUID()}x`, '123']) {
       expect(() => parseParams(OrderIdParam, { order_id })).to.throw(BadRequest, /order_id must be a UUID/);
     }
+  });
+});
+
+describe('isCanonicalId, the check that stands for OrderIdParam on the GET path', () => {
+  it('holds only for ids the schema returns unchanged', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uuid().map((id) => id.toLowerCase()), fc.uuid().map((id) => id.toUpperCase()), fc.uuid(), fc.string()), (order_id) => {
+        if (!isCanonicalId(order_id)) return;
+        expect(parseParams(OrderIdParam, { order_id })).to.deep.equal({ order_id });
+      }),
+    );
+  });
+
+  it('leaves an upper-case id and anything malformed to the schema', () => {
+    const id = randomUUID();
+    for (const value of [id.toUpperCase(), 'nope', '', `${id}x`, ` ${id}`, `${id}\n`, undefined, 42]) expect(isCanonicalId(value), String(value)).to.equal(false);
+    expect(isCanonicalId(id)).to.equal(true);
   });
 });

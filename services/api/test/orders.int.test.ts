@@ -229,6 +229,18 @@ describe('api: placing and reading orders', () => {
         expect(masked(theirs.text, orderId), read).to.equal(masked(unknown.text, unknownId));
       }
     });
+
+    it('a malformed X-Customer-Id is a 400 naming the header, cached order or not', async () => {
+      const { created } = await place(orderBody());
+      for (const read of ['uncached', 'cached']) {
+        if (read === 'cached') await waitFor(() => api.redis.get(orderCacheKey(created.order_id)), { what: 'the order to be cached' });
+        const response = await http.get(`/api/orders/${created.order_id}`, { headers: { 'x-customer-id': 'not-a-uuid' } });
+        expect(response.status, read).to.equal(400);
+        expect(response.json<{ detail: string }>().detail, read).to.match(/X-Customer-Id/);
+        // A read without the header fills the cache.
+        await http.get(`/api/orders/${created.order_id}`);
+      }
+    });
   });
 
   describe('atomicity', () => {

@@ -18,34 +18,73 @@ export function createMetrics() {
 const joinRoute = (base: string, path: string) => `${base}${path}`.replace(/(.)\/$/, '$1');
 
 /**
+ * joinRoute, worked out once per mount path and route: this app mounts its routers on fixed
+ * paths, so there are a handful of each. A mount path with parameters would be a path per URL:
+ * past MAX_PATTERNS the join is done each time instead of kept.
+ */
+const MAX_PATTERNS = 256;
+const patterns = new Map<string, string>();
+function patternOf(base: string, path: string): string {
+  const key = `${base} ${path}`;
+  let pattern = patterns.get(key);
+  if (pattern === undefined) {
+    pattern = joinRoute(base, path);
+    if (patterns.size < MAX_PATTERNS) patterns.set(key, pattern);
+  }
+  return pattern;
+}
+
+/** What the timer learns about one request while it is routed. */
+interface Timing {
+  route: unknown;
+  pattern: string | undefined;
+}
+const TIMING = Symbol('request timing');
+interface Timed {
+  baseUrl: string;
+  [TIMING]?: Timing;
+}
+
+/**
  * Records the full route pattern as soon as a route matches. Express assigns `req.route` at
  * that moment, while `req.baseUrl` still holds the mount path; by the time the response
  * finishes, an error that left the router has already reset `req.baseUrl`, which would label
- * every failed POST /api/orders as `/`.
+ * every failed POST /api/orders as `/`. The accessor is defined once, on the requests'
+ * prototype, and writes into the request's own small Timing: one defined on each request gave
+ * every request a shape of its own, which every later property access on it paid for.
  */
-function captureRoute(req: Request): () => string | undefined {
-  let route: unknown;
-  let pattern: string | undefined;
-  Object.defineProperty(req, 'route', {
+function captureRoutes(proto: object): void {
+  Object.defineProperty(proto, 'route', {
     configurable: true,
     enumerable: true,
-    get: () => route,
-    set: (value: { path?: unknown } | undefined) => {
-      route = value;
-      if (value && typeof value.path === 'string') pattern = joinRoute(req.baseUrl, value.path);
+    get(this: Timed) {
+      return this[TIMING]?.route;
+    },
+    set(this: Timed, value: { path?: unknown } | undefined) {
+      const timing = this[TIMING];
+      if (!timing) return void Object.defineProperty(this, 'route', { value, writable: true, configurable: true, enumerable: true });
+      timing.route = value;
+      if (value && typeof value.path === 'string') timing.pattern = patternOf(this.baseUrl, value.path);
     },
   });
-  return () => pattern;
 }
 
 /** Times every request, labelled by its route pattern (never the raw URL, which would explode cardinality). */
 export function requestTimer(httpDuration: Histogram<'method' | 'route' | 'status_code'>): RequestHandler {
+  const capturing = new WeakSet<object>();
   return (req, res, next) => {
-    const end = httpDuration.startTimer();
-    const matchedRoute = captureRoute(req);
+    const start = performance.now();
+    // Express gives each app's requests the app's own prototype.
+    const proto = Object.getPrototypeOf(req) as object;
+    if (!capturing.has(proto)) {
+      captureRoutes(proto);
+      capturing.add(proto);
+    }
+    const timing: Timing = { route: undefined, pattern: undefined };
+    (req as Request & Timed)[TIMING] = timing;
     res.once('finish', () => {
-      const route = matchedRoute() ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
-      end({ method: req.method, route, status_code: res.statusCode });
+      const route = timing.pattern ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
+      httpDuration.observe({ method: req.method, route, status_code: res.statusCode }, (performance.now() - start) / 1000);
     });
     next();
   };
