@@ -12,6 +12,10 @@ await boot(RelayEnv, { name: 'relay', service: 'order-service-relay' }, async ({
     // A claim is a transaction held while its batch is on the wire: a relay that hangs longer
     // than its lease loses it, and its rows go to another relay.
     idleInTransactionTimeoutMs: config.RELAY_LEASE_MS,
+    // The relay writes only marks (published, retry, parked) and deletes what retention allows.
+    // A mark lost in a Postgres crash makes its event go out again, which at-least-once allows
+    // (consumers dedupe by event id), so its commits need not wait for the disk.
+    asynchronousCommit: true,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
   });
   const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-relay', logger);

@@ -16,6 +16,12 @@ export interface DbOptions {
   statementTimeoutMs?: number;
   /** A transaction left idle this long (a bug, a hung or vanished client) is ended by the server. */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * Commit without waiting for the WAL to reach the disk (`synchronous_commit = off`). Only for a
+   * process whose writes can be lost in a Postgres crash without losing anything: the relay's
+   * marks, whose loss means an event is published again, which at-least-once delivery allows.
+   */
+  asynchronousCommit?: boolean;
 }
 
 export const QUERY_READ_TIMEOUT = 'Query read timeout';
@@ -57,7 +63,7 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     // While a statement runs (or waits on a lock), the server checks every second that its client
     // is still there, and cancels the statement if not: a request whose connection died stores
     // nothing, even when it is a lone statement that would otherwise commit on its own.
-    options: '-c client_connection_check_interval=1000',
+    options: `-c client_connection_check_interval=1000${options.asynchronousCommit ? ' -c synchronous_commit=off' : ''}`,
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
