@@ -13,19 +13,23 @@ export function createChangeFeed<Row extends { id: string }>(
   let floor = BigInt(start);
   const seen = new Set<bigint>();
   let gapSince: number | undefined;
+  /** Moves the floor up past the ids seen right above it. */
+  const advance = () => {
+    while (seen.delete(floor + 1n)) floor += 1n;
+  };
 
   return {
     /** The rows committed since the last look that no earlier look returned, in id order. */
     async next(): Promise<Row[]> {
       const fresh = (await look(floor.toString())).filter((row) => !seen.has(BigInt(row.id)));
       for (const row of fresh) seen.add(BigInt(row.id));
-      while (seen.delete(floor + 1n)) floor += 1n;
+      advance();
       if (seen.size === 0) gapSince = undefined;
       else if (gapSince === undefined) gapSince = now();
       else if (now() - gapSince >= gapGiveUpMs) {
         // The lowest id seen follows a gap that did not close: go on above it.
         floor = [...seen].reduce((low, id) => (id < low ? id : low)) - 1n;
-        while (seen.delete(floor + 1n)) floor += 1n;
+        advance();
         gapSince = seen.size === 0 ? undefined : now();
       }
       return fresh;

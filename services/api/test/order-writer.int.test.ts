@@ -117,7 +117,7 @@ describe('api: the order writer (orders of concurrent requests share a statement
     expect([...sizes.values()].sort()).to.deep.equal([1, 3, 3, 3]);
   });
 
-  it('writes an order at once when no statement is running', async () => {
+  it('gives orders that come one after another statements of their own', async () => {
     const writer = createOrderWriter(database.db, { inFlight: 1, perWrite: 64 });
     const first = newOrder();
     const second = newOrder();

@@ -1,5 +1,5 @@
 import type { Connection } from 'rabbitmq-client';
-import { Topology, type Clock, type Db, type Logger } from '@order-service/shared';
+import { Topology, type Clock, type Db, type DbOptions, type Logger } from '@order-service/shared';
 import type { RelaySettings } from './config';
 import { startOutboxListener } from './listener';
 import { createOutboxPublisher } from './publisher';
@@ -7,6 +7,18 @@ import type { RelayCollaborators } from './relay';
 import { startRetention } from './retention';
 import { createStatsGuard } from './stats-guard';
 import { createWakeup } from './wakeup';
+
+/**
+ * How the relay's Postgres sessions behave, for main.ts and the relay tests alike:
+ * - a claim is a transaction held while its batch is on the wire, so a relay that hangs longer
+ *   than its lease loses it, and its rows go to another relay;
+ * - the relay writes only marks (published, retry, parked) and deletes what retention allows. A
+ *   mark lost in a Postgres crash makes its event go out again, which at-least-once allows
+ *   (consumers dedupe by event id), so its commits need not wait for the disk.
+ */
+export function relaySessionOptions(settings: Pick<RelaySettings, 'leaseMs'>): Pick<DbOptions, 'idleInTransactionTimeoutMs' | 'asynchronousCommit'> {
+  return { idleInTransactionTimeoutMs: settings.leaseMs, asynchronousCommit: true };
+}
 
 /** What the relay's collaborators are built from. */
 export interface CollaboratorSources {

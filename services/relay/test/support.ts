@@ -16,7 +16,7 @@ import {
   type Db,
   type OrderCreated,
 } from '@order-service/shared';
-import { createRelayCollaborators } from '../src/collaborators';
+import { createRelayCollaborators, relaySessionOptions } from '../src/collaborators';
 import { createRelayMetrics } from '../src/metrics';
 import type { RelaySettings } from '../src/config';
 import { startRelay } from '../src/relay';
@@ -180,7 +180,7 @@ export async function startTestRelay(options: {
     max: 5,
     applicationName: 'relay-test',
     onIdleError: () => {},
-    idleInTransactionTimeoutMs: settings.leaseMs,
+    ...relaySessionOptions(settings),
   });
   const connection = new Connection({ url: options.rabbitUrl, connectionName: 'relay-test', retryLow: 50, retryHigh: 500, heartbeat: 5, noDelay: process.env.NODELAY === '1' });
   connection.on('error', () => {});

@@ -43,13 +43,11 @@ function cachedBody(body: string): OrderBody {
 }
 
 /**
- * The cached body, from the copy the Redis client keeps in process when it keeps one (no round
- * trip, so no deadline to wait on), else from Redis within `redisTimeoutMs`; null on a miss, and
- * on Redis trouble, which is never the reader's problem.
+ * The cached body from Redis within `redisTimeoutMs` (the client answers from its kept copy when it
+ * has one; the route has already looked there, see keptOrderJsonFor); null on a miss, and on Redis
+ * trouble, which is never the reader's problem.
  */
 async function readCached({ redis, logger, redisTimeoutMs }: OrderReader, orderId: string): Promise<string | null> {
-  const kept = keptCachedOrder(redis, orderId);
-  if (kept !== undefined) return kept;
   return withDeadline(readCachedOrder(redis, orderId), redisTimeoutMs, 'redis').catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache read failed');
     return null;
