@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
-import type { Db, PaymentProcessed } from '@order-service/shared';
+import { orderItemsOf, type Db, type OrderJsonSource, type PaymentProcessed } from '@order-service/shared';
 
 /** The status a payment result moves a PENDING order to. No other transition exists. */
 export const TARGET_STATUS = { SUCCEEDED: 'PROCESSING', FAILED: 'FAILED' } as const;
 
 export type ApplyResult =
-  /** The order left PENDING; `version` is its new orders.version. */
-  | { outcome: 'applied'; version: number; orderCreatedAt: Date }
+  /** The order left PENDING; `version` is its new orders.version, `order` the order as it is now. */
+  | { outcome: 'applied'; version: number; order: OrderJsonSource }
   /** This event id was handled before; nothing changed. `version` is the order's current one. */
   | { outcome: 'duplicate'; version: number }
   /** The order had already left PENDING (a late or contrary result); recorded, not applied. */
@@ -26,7 +26,8 @@ export async function applyPayment(db: Db, event: PaymentProcessed): Promise<App
  * Applies PaymentProcessed events exactly once, in one statement for one event or many
  * (data-modifying CTEs commit or fail together): per event it records the id in the inbox,
  * moves the order out of PENDING, bumps its version and updated_at, and writes the status
- * history row. An event whose amount differs from the order's total writes nothing.
+ * history row. An event whose amount differs from the order's total writes nothing. A changed order
+ * comes back whole, with its items: the consumer caches it for the API's GET.
  *
  * Exactly once holds under races: the orders are locked first, in order_id order (two batches that
  * share orders wait for each other instead of deadlocking), and a racing statement re-checks
@@ -36,7 +37,10 @@ export async function applyPayment(db: Db, event: PaymentProcessed): Promise<App
  * distinct orders and ids (apply-batcher.ts groups them so); ids are lower case (the schema's).
  *
  * Written as SQL rather than with the query builder: it runs per batch, and building it with
- * Kysely's builder cost more CPU than the rest of the message handling together.
+ * Kysely's builder cost more CPU than the rest of the message handling together. Not a prepared
+ * statement: the generic plan a prepared statement settles on hashes all of processed_events for
+ * `seen_before` when its statistics say the table is small; prepared, the consumer's Postgres CPU
+ * per order in figure 6 went from 0.84–0.88 to 1.30 ms.
  */
 export async function applyPayments(db: Db, events: PaymentProcessed[]): Promise<ApplyResult[]> {
   const { rows } = await sql<ResultRow>`
@@ -60,7 +64,7 @@ export async function applyPayments(db: Db, events: PaymentProcessed[]): Promise
       FROM payable p
       WHERE o.order_id = p.order_id AND o.status = 'PENDING'
         AND NOT EXISTS (SELECT 1 FROM processed_events e WHERE e.event_id = p.event_id)
-      RETURNING p.event_id, o.version, o.created_at
+      RETURNING p.event_id, o.order_id, o.customer_id, o.status, o.shipping_address, o.total_amount, o.version, o.created_at, o.updated_at
     ), recorded AS (
       INSERT INTO processed_events (event_id, event_type, order_id, outcome)
       SELECT p.event_id, p.event_type, p.order_id, CASE WHEN ch.event_id IS NULL THEN 'ignored' ELSE 'applied' END
@@ -72,7 +76,9 @@ export async function applyPayments(db: Db, events: PaymentProcessed[]): Promise
       SELECT p.order_id, 'PENDING', p.to_status, p.event_id, p.payment_id, p.reason
       FROM changed ch JOIN payable p ON p.event_id = ch.event_id
     )
-    SELECT i.event_id, r.outcome, ch.version AS new_version, ch.created_at,
+    SELECT i.event_id, i.order_id, r.outcome, ch.version AS new_version, ch.customer_id, ch.status AS new_status, ch.shipping_address,
+           ch.total_amount, ch.created_at, ch.updated_at,
+           CASE WHEN ch.event_id IS NOT NULL THEN ${orderItemsOf(sql.ref('ch.order_id'))} END AS items,
            c.status AS current_status, c.version AS current_version, c.total_amount::text AS order_total,
            c.total_amount = i.amount AS amount_matches,
            EXISTS (SELECT 1 FROM processed_events e WHERE e.event_id = i.event_id) AS seen_before
@@ -86,9 +92,17 @@ export async function applyPayments(db: Db, events: PaymentProcessed[]): Promise
 
 interface ResultRow {
   event_id: string;
+  order_id: string;
   outcome: 'applied' | 'ignored' | null;
   new_version: number | null;
+  /** The changed order (null unless this event changed it). */
+  customer_id: string | null;
+  new_status: string | null;
+  shipping_address: string | null;
+  total_amount: string | null;
   created_at: Date | null;
+  updated_at: Date | null;
+  items: OrderJsonSource['items'] | null;
   current_status: string | null;
   current_version: number | null;
   order_total: string | null;
@@ -99,8 +113,18 @@ interface ResultRow {
 
 function toResult(row: ResultRow): ApplyResult {
   if (row.current_status === null) return { outcome: 'unknown-order' };
-  if (row.outcome === 'applied' && row.new_version !== null && row.created_at !== null) {
-    return { outcome: 'applied', version: row.new_version, orderCreatedAt: row.created_at };
+  if (row.outcome === 'applied' && row.new_version !== null) {
+    const order: OrderJsonSource = {
+      order_id: row.order_id,
+      customer_id: row.customer_id!,
+      status: row.new_status!,
+      shipping_address: row.shipping_address!,
+      total_amount: row.total_amount!,
+      created_at: row.created_at!,
+      updated_at: row.updated_at!,
+      items: row.items!,
+    };
+    return { outcome: 'applied', version: row.new_version, order };
   }
   if (row.outcome === 'ignored') return { outcome: 'ignored', status: row.current_status };
   // An id already handled is a duplicate whatever it says now; only a new event can mismatch.

@@ -43,8 +43,8 @@ export const ConsumerEnv = v.object({
   /** Inbox rows older than this are pruned. Long after any redelivery could still arrive. */
   CONSUMER_INBOX_RETENTION_HOURS: intSetting({ default: 168, min: 1, max: 87_600, description: 'inbox rows older than this are pruned' }),
   CONSUMER_RETENTION_INTERVAL_MS: intSetting({ default: 600_000, min: 1_000, max: 86_400_000, description: 'how often the inbox is pruned' }),
-  CONSUMER_CACHE_TTL_SECONDS: intSetting({ default: 60, min: 1, max: 86_400, description: 'lifetime of a cache tombstone; keep it equal to `API_CACHE_TTL_SECONDS`' }),
-  REDIS_COMMAND_TIMEOUT_MS: intSetting({ default: 250, min: 10, max: 10_000, description: 'per-command Redis timeout of the cache invalidations' }),
+  CONSUMER_CACHE_TTL_SECONDS: intSetting({ default: 60, min: 1, max: 86_400, description: 'lifetime of the cache entry the consumer writes after a status change; keep it equal to `API_CACHE_TTL_SECONDS`' }),
+  REDIS_COMMAND_TIMEOUT_MS: intSetting({ default: 250, min: 10, max: 10_000, description: 'per-command Redis timeout of the cache writes' }),
   /**
    * TEST ONLY. `after-commit` kills the process (SIGKILL) right after an event's transaction
    * commits and before the message is acked, so tests can prove a redelivery changes nothing.

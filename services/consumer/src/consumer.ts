@@ -3,6 +3,7 @@ import {
   Topology,
   backoff,
   declarePaymentTopology,
+  orderJson,
   paymentBinding,
   paymentQueueOptions,
   paymentsExchange,
@@ -15,7 +16,7 @@ import {
 import { SpanKind, traceFields, withSpan, type Span } from '@order-service/shared/telemetry';
 import { createApplyBatcher } from './apply-batcher';
 import type { ApplyResult } from './apply-payment';
-import type { CacheInvalidator } from './cache-invalidator';
+import type { CacheWriter } from './cache-writer';
 import type { ConsumerConfig } from './config';
 import { startWhenDeclared, type DeclaredConsumer } from './start-when-declared';
 import type { ConsumerMetrics } from './metrics';
@@ -26,7 +27,7 @@ import { deliveryAttempt, firstSeenAt, pause } from './retry';
 export interface PaymentConsumerDeps {
   connection: Connection;
   db: Db;
-  cache: CacheInvalidator;
+  cache: CacheWriter;
   logger: Logger;
   metrics: ConsumerMetrics;
   /** For grace periods, first sightings, dead-letter stamps and the order-to-applied age. */
@@ -122,8 +123,8 @@ export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer
     const log = { eventId: event.id, orderId: event.data.order_id, status: event.data.status };
     switch (result.outcome) {
       case 'applied':
-        await cache.invalidate(event.data.order_id, result.version);
-        metrics.orderToApplied.observe(Math.max(0, clock.now() - result.orderCreatedAt.getTime()) / 1_000);
+        await cache.store(event.data.order_id, result.version, orderJson(result.order));
+        metrics.orderToApplied.observe(Math.max(0, clock.now() - result.order.created_at.getTime()) / 1_000);
         metrics.events.inc({ outcome: 'applied' });
         logger.info({ ...log, ...traceFields(span) }, 'payment applied');
         break;

@@ -1,6 +1,6 @@
 import { createAmqpConnection, createDb, createRedis, listenForOps, postgresAnswers, systemClock } from '@order-service/shared';
 import { boot } from '@order-service/shared/boot';
-import { createCacheInvalidator } from './cache-invalidator';
+import { createCacheWriter } from './cache-writer';
 import { ConsumerEnv } from './config';
 import { startPaymentConsumer } from './consumer';
 import { createConsumerMetrics } from './metrics';
@@ -15,7 +15,7 @@ await boot(ConsumerEnv, { name: 'consumer', service: 'order-service-consumer' },
   });
   const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
   const connection = createAmqpConnection(config.RABBITMQ_URL, 'order-service-consumer', logger);
-  const cache = createCacheInvalidator(redis, logger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
+  const cache = createCacheWriter(redis, logger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
 
   if (config.CONSUMER_CRASH_POINT) logger.warn({ crashPoint: config.CONSUMER_CRASH_POINT }, 'TEST-ONLY crash point armed');
   const payments = startPaymentConsumer({

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import * as v from 'valibot';
-import { PaymentProcessed, createDb, type Db } from '@order-service/shared';
+import { PaymentProcessed, createDb, findOrderWithItems, type Db } from '@order-service/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@order-service/testkit';
 import { createApplyBatcher } from '../src/apply-batcher';
 import { applyPayment, applyPayments } from '../src/apply-payment';
@@ -129,6 +129,26 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
   });
 
   describe('in batches', () => {
+    it('returns each order it changed as it now is, with its items in line order, as the API reads it', async () => {
+      const orders = await Promise.all([insertOrder(database.db), insertOrder(database.db)]);
+      const products = await database.db.selectFrom('products').select('product_id').limit(2).execute();
+      await database.db
+        .insertInto('order_items')
+        .values([
+          { order_id: orders[0]!, line_number: 2, product_id: products[0]!.product_id, quantity: 1, price: '2.50' },
+          { order_id: orders[0]!, line_number: 1, product_id: products[1]!.product_id, quantity: 4, price: '2.50' },
+        ])
+        .execute();
+
+      const results = await applyPayments(database.db, [paymentEvent(orders[0]!, 'SUCCEEDED'), paymentEvent(orders[1]!, 'FAILED')]);
+
+      for (const [index, orderId] of orders.entries()) {
+        const { version, ...read } = (await findOrderWithItems(database.db, orderId))!;
+        expect(results[index]).to.deep.equal({ outcome: 'applied', version, order: read });
+      }
+      expect(results.map((result) => result.outcome === 'applied' && result.order.items.map((item) => item.line_number))).to.deep.equal([[1, 2], []]);
+    });
+
     it('gives each event of a batch its own outcome', async () => {
       const [fresh, done, taken] = await Promise.all([insertOrder(database.db), insertOrder(database.db), insertOrder(database.db)]);
       const repeated = paymentEvent(done, 'SUCCEEDED');

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { Connection, type AsyncMessage } from 'rabbitmq-client';
-import { DELIVERY_LIMIT, Topology, orderCacheKey } from '@order-service/shared';
+import { DELIVERY_LIMIT, Topology, findOrderWithItems, orderCacheKey, orderJson } from '@order-service/shared';
 import {
   createTestDatabase,
   createTestVhost,
@@ -89,10 +89,13 @@ describe('payment consumer', function () {
 
       await andWait(1, () => publisher.send(paymentEvent(orderId, 'SUCCEEDED')));
 
+      // The consumer cached the order as it is now, at its new version: the next GET needs no Postgres.
+      const stored = await order(orderId);
+      expect(stored.version).to.equal(2);
+      expect(await api.redis.get(orderCacheKey(orderId))).to.equal(`2|${orderJson((await findOrderWithItems(database.db, orderId))!)}`);
       const after = await api.getOrder(orderId);
       expect(after.body.status).to.equal('PROCESSING');
       expect(Date.parse(after.body.updated_at)).to.be.greaterThan(Date.parse(first.body.updated_at));
-      expect((await order(orderId)).version).to.equal(2);
     });
 
     it('a FAILED payment moves the order to FAILED, with the transition and its reason in the history', async () => {

@@ -17,7 +17,7 @@ import {
 import { createApp } from '@order-service/api/app';
 import { ApiEnv } from '@order-service/api/config';
 import { startService, type ServiceProcess, type TestDatabase, type TestVhost } from '@order-service/testkit';
-import { createCacheInvalidator } from '../src/cache-invalidator';
+import { createCacheWriter } from '../src/cache-writer';
 import { ConsumerEnv, type ConsumerConfig } from '../src/config';
 export { paymentEvent } from './fixtures';
 import { startPaymentConsumer } from '../src/consumer';
@@ -116,7 +116,7 @@ export async function startTestConsumer(
   const connection = new Connection({ ...AMQP_CLIENT_OPTIONS, url: rabbitUrl, connectionName: name, retryLow: 50, retryHigh: 500 });
   connection.on('error', () => {});
   const metrics = createConsumerMetrics();
-  const cache = createCacheInvalidator(redis, quietLogger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
+  const cache = createCacheWriter(redis, quietLogger, systemClock, config.CONSUMER_CACHE_TTL_SECONDS);
   await new Promise<void>((resolve) => (redis.isReady ? resolve() : redis.once('ready', () => resolve())));
   const payments = startPaymentConsumer({ connection, db, cache, logger: quietLogger, metrics, clock: systemClock, config });
   await new Promise<void>((resolve) => payments.consumer.once('ready', () => resolve()));

@@ -5,12 +5,32 @@ import {
   PostgresIntrospector,
   PostgresQueryCompiler,
   sql,
+  type Expression,
   type InferResult,
+  type RawBuilder,
   type Transaction,
 } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import { moneyToNumber } from '../money';
 import type { DB } from './types';
 import { preparedQuery, type Db } from './index';
+
+/** One line of an order as Postgres gives it: the price exactly as stored, as text. */
+export interface OrderItemRow {
+  line_number: number;
+  item_id: string;
+  product_id: string;
+  quantity: number;
+  price: string;
+}
+
+/**
+ * The items of the order `orderId` names, in line order, as one JSON array: what findOrderWithItems
+ * reads, and what the consumer's statement returns with an order it changed.
+ */
+export function orderItemsOf(orderId: Expression<string>): RawBuilder<OrderItemRow[]> {
+  return sql<OrderItemRow[]>`(SELECT coalesce(json_agg(i ORDER BY i.line_number), '[]')
+    FROM (SELECT line_number, item_id, product_id, quantity, price::text AS price FROM order_items WHERE order_id = ${orderId}) i)`;
+}
 
 /** A Kysely that only compiles: the statement below is built once, when this module loads. */
 const compiler = new Kysely<DB>({
@@ -33,13 +53,7 @@ const ORDER_WITH_ITEMS = compiler
     'o.version',
     'o.created_at',
     'o.updated_at',
-    jsonArrayFrom(
-      eb
-        .selectFrom('order_items as i')
-        .select(['i.line_number', 'i.item_id', 'i.product_id', 'i.quantity', sql<string>`i.price::text`.as('price')])
-        .whereRef('i.order_id', '=', 'o.order_id')
-        .orderBy('i.line_number'),
-    ).as('items'),
+    orderItemsOf(eb.ref('o.order_id')).as('items'),
   ])
   // The order id is the statement's one parameter ($1), bound on every call.
   .where('o.order_id', '=', '')
@@ -55,4 +69,25 @@ export type OrderWithItems = InferResult<typeof ORDER_WITH_ITEMS>[number];
 export async function findOrderWithItems(db: Db | Transaction<DB>, orderId: string): Promise<OrderWithItems | undefined> {
   const [row] = await preparedQuery<OrderWithItems>(db, 'find-order-with-items', ORDER_WITH_ITEMS.sql, [orderId]);
   return row;
+}
+
+/** What orderJson needs of an order: a row of findOrderWithItems, or one the consumer changed. */
+export type OrderJsonSource = Omit<OrderWithItems, 'version'>;
+
+/**
+ * An order as GET /api/orders/{id} shows it, as the JSON text the API sends and caches. The one
+ * place that text is made: the API after a cache miss, the consumer after a payment.
+ */
+export function orderJson(row: OrderJsonSource): string {
+  return JSON.stringify({
+    order_id: row.order_id,
+    customer_id: row.customer_id,
+    status: row.status,
+    shipping_address: row.shipping_address,
+    // The line number orders the items; it is not part of the view.
+    items: row.items.map(({ line_number: _line, price, ...item }) => ({ ...item, price: moneyToNumber(price) })),
+    total_amount: moneyToNumber(row.total_amount),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  });
 }

@@ -136,7 +136,7 @@ export function openApiDocument() {
         get: apiOperation({
           operationId: 'getOrder',
           summary: 'One order with its items',
-          description: 'Cached for 60 s; a payment result shows at once (the consumer invalidates the cached copy).',
+          description: 'Cached for 60 s; a payment result shows at once (the consumer replaces the cached copy).',
           parameters: [...parametersOf(OrderIdParam, 'path'), ...parametersOf(CustomerIdHeader, 'header'), ref('parameters', 'If-None-Match')],
           responses: {
             ...conditionalGet('The order', json('Order')),

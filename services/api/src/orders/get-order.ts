@@ -3,7 +3,7 @@ import {
   cacheOrder,
   findOrderWithItems,
   keptCachedOrder,
-  moneyToNumber,
+  orderJson,
   readCachedOrder,
   withDeadline,
   type Db,
@@ -66,18 +66,7 @@ export async function getOrderJson(reader: OrderReader, orderId: string): Promis
   const { db, redis, logger, cacheTtlSeconds } = reader;
   const row = await findOrderWithItems(db, orderId);
   if (!row) throw new NotFound('order', orderId);
-  const view: OrderView = {
-    order_id: row.order_id,
-    customer_id: row.customer_id,
-    status: row.status as OrderView['status'],
-    shipping_address: row.shipping_address,
-    // The line number orders the items; it is not part of the view.
-    items: row.items.map(({ line_number: _line, price, ...item }) => ({ ...item, price: moneyToNumber(price) })),
-    total_amount: moneyToNumber(row.total_amount),
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-  };
-  const body = JSON.stringify(view);
+  const body = orderJson(row);
   cacheOrder(redis, orderId, row.version, body, cacheTtlSeconds).catch((error: unknown) => {
     logger.debug({ err: error }, 'order cache write failed');
   });

@@ -1,37 +1,42 @@
-import { createThrottle, invalidateOrder, type Clock, type Logger, type RedisClient } from '@order-service/shared';
+import { cacheOrder, createThrottle, invalidateOrder, type Clock, type Logger, type RedisClient } from '@order-service/shared';
 
-export interface CacheInvalidator {
+export interface CacheWriter {
+  /** Caches the order's JSON body at `version`, over any older copy. Never throws. */
+  store(orderId: string, version: number, body: string): Promise<void>;
   /** Marks cached copies of the order older than `version` stale. Never throws. */
   invalidate(orderId: string, version: number): Promise<void>;
-  /** Invalidations waiting for Redis to come back. */
+  /** Invalidations waiting for Redis to come back (a body that could not be stored waits as one). */
   pendingCount(): number;
   close(): Promise<void>;
 }
 
 /**
- * Invalidates the API's cached order after a status change (a tombstone at the new version, which
- * no older write can replace). Redis trouble must neither block the queue nor cause a redelivery,
- * so a failed invalidation is kept and retried in the background until the entry it guards
- * against must have expired anyway (one cache TTL after the failure). That way a Redis blip
- * cannot leave an old status readable for longer than it takes Redis to come back.
+ * Updates the API's cached order after a status change: the order as it is now, at its new
+ * version, so the GET that follows a payment is answered from Redis; or a tombstone at that
+ * version ("read it from Postgres") when the consumer does not have the order's new body. No
+ * older write can replace either. Redis trouble must neither block the queue nor cause a
+ * redelivery, so a failed write is kept as an invalidation and retried in the background until
+ * the entry it guards against must have expired anyway (one cache TTL after the failure). That
+ * way a Redis blip cannot leave an old status readable for longer than it takes Redis to come back.
  */
-export function createCacheInvalidator(
+export function createCacheWriter(
   redis: RedisClient,
   logger: Logger,
   clock: Clock,
   ttlSeconds: number,
   { retryIntervalMs = 500 }: { retryIntervalMs?: number } = {},
-): CacheInvalidator {
+): CacheWriter {
   const pending = new Map<string, { version: number; until: number }>();
   const warningDue = createThrottle(10_000, clock);
 
-  async function attempt(orderId: string, version: number): Promise<boolean> {
+  /** Writes `body` (a tombstone when null) at `version`; false if Redis did not take it. */
+  async function attempt(orderId: string, version: number, body: string | null = null): Promise<boolean> {
     if (!redis.isReady) return false;
     try {
-      await invalidateOrder(redis, orderId, version, ttlSeconds);
+      await (body === null ? invalidateOrder(redis, orderId, version, ttlSeconds) : cacheOrder(redis, orderId, version, body, ttlSeconds));
       return true;
     } catch (error) {
-      logger.debug({ err: error, orderId }, 'cache invalidation failed');
+      logger.debug({ err: error, orderId }, 'cache write failed');
       return false;
     }
   }
@@ -63,6 +68,9 @@ export function createCacheInvalidator(
   timer.unref();
 
   return {
+    async store(orderId, version, body) {
+      if (!(await attempt(orderId, version, body))) keep(orderId, version);
+    },
     async invalidate(orderId, version) {
       if (!(await attempt(orderId, version))) keep(orderId, version);
     },

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { cacheOrder, createRedis, orderCacheKey, readCachedOrder, systemClock, type RedisClient } from '@order-service/shared';
 import { startTcpProxy, waitFor, type TcpProxy } from '@order-service/testkit';
-import { createCacheInvalidator } from '../src/cache-invalidator';
+import { createCacheWriter } from '../src/cache-writer';
 import { REDIS_URL, quietLogger } from './support';
 
-describe('cache invalidation', function () {
+describe('the cache writer', function () {
   this.timeout(30_000);
   let proxy: TcpProxy;
   let throughProxy: RedisClient;
@@ -25,7 +25,7 @@ describe('cache invalidation', function () {
 
   it('a newer version replaces the cached order with a tombstone that an older write cannot undo', async () => {
     const orderId = randomUUID();
-    const cache = createCacheInvalidator(direct, quietLogger, systemClock, 60);
+    const cache = createCacheWriter(direct, quietLogger, systemClock, 60);
     await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
     await cache.invalidate(orderId, 2);
     expect(await readCachedOrder(direct, orderId)).to.equal(null);
@@ -35,9 +35,38 @@ describe('cache invalidation', function () {
     await cache.close();
   });
 
+  it("stores an order's new body over the older copy, and an older write cannot undo it", async () => {
+    const orderId = randomUUID();
+    const cache = createCacheWriter(direct, quietLogger, systemClock, 60);
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    await cache.store(orderId, 2, '{"status":"PROCESSING"}');
+    expect(await direct.get(orderCacheKey(orderId))).to.equal('2|{"status":"PROCESSING"}');
+    expect(await direct.ttl(orderCacheKey(orderId))).to.be.within(1, 60);
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    expect(await readCachedOrder(direct, orderId)).to.equal('{"status":"PROCESSING"}');
+    await cache.close();
+  });
+
+  it('a body it could not store while Redis was away is delivered as an invalidation once Redis is back', async () => {
+    const orderId = randomUUID();
+    const cache = createCacheWriter(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
+    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+    proxy.cut();
+    try {
+      await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
+      await cache.store(orderId, 2, '{"status":"PROCESSING"}'); // never throws
+      expect(cache.pendingCount()).to.equal(1);
+    } finally {
+      proxy.restore();
+    }
+    await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
+    expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
+    await cache.close();
+  });
+
   it('while Redis is unreachable, invalidations are kept and delivered once it is back', async () => {
     const orderId = randomUUID();
-    const cache = createCacheInvalidator(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
+    const cache = createCacheWriter(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
     await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
     proxy.cut();
     await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
@@ -54,7 +83,7 @@ describe('cache invalidation', function () {
 
   it('gives up a queued invalidation once the cached copy it guards against must have expired', async () => {
     let now = 1_000_000;
-    const cache = createCacheInvalidator(throughProxy, quietLogger, { now: () => now }, 60, { retryIntervalMs: 20 });
+    const cache = createCacheWriter(throughProxy, quietLogger, { now: () => now }, 60, { retryIntervalMs: 20 });
     proxy.cut();
     try {
       await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
