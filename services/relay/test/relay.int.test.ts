@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import * as v from 'valibot';
-import { OrderCreated, Topology, createLogger, systemClock } from '@order-service/shared';
+import { OrderCreated, Topology, createLogger, notifyOutbox, systemClock } from '@order-service/shared';
 import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { createRelayMetrics } from '../src/metrics';
 import { createStatsGuard } from '../src/stats-guard';
@@ -172,6 +172,47 @@ describe('relay (Postgres + RabbitMQ)', function () {
     } finally {
       release();
       await held.catch(() => {});
+      await relay.stop();
+    }
+  });
+
+  it('under steady load, publishes a row that committed just after later rows without waiting for the claim from the start', async () => {
+    // Claims from the start come only once a minute, and the steady writes keep every claim
+    // busy: only a floor that waits for commits running behind finds the late row.
+    const relay = await startTestRelay({ databaseUrl: database.url, rabbitUrl: vhost.url, settings: { pollIntervalMs: 60_000 } });
+    const received = () => new Set(audit.messages.map((m) => String(m.messageId)));
+    let writing = true;
+    const steady: Array<Awaited<ReturnType<typeof insertOrderEvent>>> = [];
+    const writer = (async () => {
+      while (writing) {
+        steady.push(await insertOrderEvent(database.db));
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    })();
+    try {
+      await waitFor(() => steady.filter((o) => received().has(o.eventId)).length >= 50, { timeoutMs: 10_000, what: 'the relay to publish the steady rows' });
+      const late = await database.db.transaction().execute(async (trx) => {
+        const row = await insertOrderEvent(trx);
+        // Held until the relay has published a row written after it.
+        await waitFor(() => steady.some((o) => BigInt(o.id) > BigInt(row.id) && received().has(o.eventId)), {
+          timeoutMs: 5_000,
+          intervalMs: 1,
+          what: 'a later row to be published',
+        });
+        return row;
+      });
+      const committedAt = performance.now();
+      await notifyOutbox(database.db);
+      await waitFor(() => received().has(late.eventId), { timeoutMs: 5_000, what: 'the late row to be published while the writes go on' });
+      expect(performance.now() - committedAt).to.be.below(1_000);
+      expect(writing).to.equal(true);
+      writing = false;
+      await writer;
+      // Nothing left behind for the next test's relays.
+      await waitFor(() => steady.every((o) => received().has(o.eventId)), { timeoutMs: 10_000, what: 'every steady row to be published' });
+    } finally {
+      writing = false;
+      await writer;
       await relay.stop();
     }
   });
