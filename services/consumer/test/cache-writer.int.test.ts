@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { cacheOrder, createRedis, orderCacheKey, readCachedOrder, systemClock, type RedisClient } from '@order-service/shared';
 import { startTcpProxy, waitFor, type TcpProxy } from '@order-service/testkit';
-import { createCacheWriter } from '../src/cache-writer';
+import { createCacheWriter, type CacheWriter } from '../src/cache-writer';
 import { REDIS_URL, quietLogger } from './support';
 
 describe('the cache writer', function () {
@@ -47,39 +47,30 @@ describe('the cache writer', function () {
     await cache.close();
   });
 
-  it('a body it could not store while Redis was away is delivered as an invalidation once Redis is back', async () => {
-    const orderId = randomUUID();
-    const cache = createCacheWriter(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
-    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
-    proxy.cut();
-    try {
-      await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
-      await cache.store(orderId, 2, '{"status":"PROCESSING"}'); // never throws
-      expect(cache.pendingCount()).to.equal(1);
-    } finally {
-      proxy.restore();
-    }
-    await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
-    expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
-    await cache.close();
-  });
-
-  it('while Redis is unreachable, invalidations are kept and delivered once it is back', async () => {
-    const orderId = randomUUID();
-    const cache = createCacheWriter(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
-    await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
-    proxy.cut();
-    await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
-
-    await cache.invalidate(orderId, 2); // never throws
-    expect(cache.pendingCount()).to.equal(1);
-    expect(await readCachedOrder(direct, orderId)).to.equal('{"status":"PENDING"}');
-
-    proxy.restore();
-    await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
-    expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
-    await cache.close();
-  });
+  // A body that cannot be stored waits as an invalidation, like an invalidation that cannot be sent.
+  const writes = {
+    'a body it could not store': (cache: CacheWriter, orderId: string) => cache.store(orderId, 2, '{"status":"PROCESSING"}'),
+    'an invalidation it could not send': (cache: CacheWriter, orderId: string) => cache.invalidate(orderId, 2),
+  };
+  for (const [what, write] of Object.entries(writes)) {
+    it(`while Redis is unreachable, ${what} is kept and delivered as an invalidation once Redis is back`, async () => {
+      const orderId = randomUUID();
+      const cache = createCacheWriter(throughProxy, quietLogger, systemClock, 60, { retryIntervalMs: 50 });
+      await cacheOrder(direct, orderId, 1, '{"status":"PENDING"}', 60);
+      proxy.cut();
+      try {
+        await waitFor(() => !throughProxy.isReady, { what: 'the client to notice' });
+        await write(cache, orderId); // never throws
+        expect(cache.pendingCount()).to.equal(1);
+        expect(await readCachedOrder(direct, orderId)).to.equal('{"status":"PENDING"}');
+      } finally {
+        proxy.restore();
+      }
+      await waitFor(() => cache.pendingCount() === 0, { timeoutMs: 15_000, what: 'the queued invalidation to be delivered' });
+      expect(await direct.get(orderCacheKey(orderId))).to.equal('2|');
+      await cache.close();
+    });
+  }
 
   it('gives up a queued invalidation once the cached copy it guards against must have expired', async () => {
     let now = 1_000_000;
