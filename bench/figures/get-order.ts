@@ -42,6 +42,7 @@ export async function measureGetOrder(env: BenchEnvironment, scale: Scale): Prom
     entry: 'bench/baselines/bare-express.ts',
     env: { BARE_BODIES: path.join(dir, 'bodies.json') },
     memory: env.memory,
+    nodeArgs: env.profileArgs('bare-express'),
   });
   try {
     let failures = 0;

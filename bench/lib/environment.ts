@@ -80,10 +80,15 @@ export class BenchEnvironment {
       entry: SERVICE_ENTRIES[role],
       env: { ...this.serviceEnv(), ...env },
       memory: this.memory,
-      nodeArgs: this.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, role)}`] : undefined,
+      nodeArgs: this.profileArgs(role),
     });
     this.running.set(role, started);
     return started;
+  }
+
+  /** The node flags that profile `role` (a service, or a limit's own process) when the run profiles. */
+  profileArgs(role: string): string[] | undefined {
+    return this.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(this.profileDir, role)}`] : undefined;
   }
 
   /** The service processes running now. */

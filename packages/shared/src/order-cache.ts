@@ -37,13 +37,14 @@ export async function readCachedOrder(redis: RedisClient, orderId: string): Prom
 }
 
 /**
- * What readCachedOrder would answer from the copy the client keeps in process (createRedis's
- * `cachedReads`), without a round trip: the body, null on a miss or a tombstone, or undefined
- * when no fresh copy is kept and Redis must be asked.
+ * The cache entry of an order as the client keeps it in process (createRedis's `cachedReads`),
+ * without a round trip: the entry as stored (decodeCacheEntry reads it; the same string while
+ * the copy is kept), null when Redis holds none, or undefined when no fresh copy is kept and
+ * Redis must be asked.
  */
-export function keptCachedOrder(redis: RedisClient, orderId: string): string | null | undefined {
+export function keptCacheEntry(redis: RedisClient, orderId: string): string | null | undefined {
   const entry = keptGet(redis, orderCacheKey(orderId));
-  return typeof entry === 'string' ? decodeCacheEntry(entry).body : entry === null ? null : undefined;
+  return typeof entry === 'string' || entry === null ? entry : undefined;
 }
 
 async function setIfNotOlder(redis: RedisClient, orderId: string, version: number, body: string, ttlSeconds: number) {

@@ -59,8 +59,9 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
   const client = createClient({
     url,
     RESP: 3,
+    // FIFO, not LRU: a copy lives at most maxAgeMs anyway, and LRU moves the entry on every hit.
     ...(options.cachedReads
-      ? { clientSideCache: new ReadCache({ maxEntries: options.cachedReads.maxEntries, ttl: options.cachedReads.maxAgeMs, evictPolicy: 'LRU' }) }
+      ? { clientSideCache: new ReadCache({ maxEntries: options.cachedReads.maxEntries, ttl: options.cachedReads.maxAgeMs, evictPolicy: 'FIFO' }) }
       : {}),
     disableOfflineQueue: true,
     commandOptions: { timeout: options.commandTimeoutMs ?? 250 },

@@ -131,6 +131,38 @@ describe('api: the Redis cache of GET /api/orders/{id}', () => {
     });
   });
 
+  it('a hit answered in process sends what a read from Postgres sends, answers 304 to its tag and HEAD without a body, and hides another customer\'s order', async () => {
+    const body = orderBody();
+    const id = (await http.post('/api/orders', body)).json<{ order_id: string }>().order_id;
+    cachedIds.push(orderCacheKey(id));
+    const fromPostgres = await http.get(`/api/orders/${id}`);
+    await keptInProcess(id);
+    const hits = () => api.redis.clientSideCache!.stats().hitCount;
+    const before = hits();
+    const kept = await http.get(`/api/orders/${id}`);
+    expect(hits()).to.be.above(before);
+    expect(kept.status).to.equal(200);
+    expect(kept.text).to.equal(fromPostgres.text);
+    // Everything but the time and the rate limit's remaining count.
+    const headers = (response: typeof kept) => Object.fromEntries(Object.entries(response.headers).filter(([name]) => !['date', 'ratelimit'].includes(name)));
+    expect(headers(kept)).to.deep.equal(headers(fromPostgres));
+    expect(kept.headers['content-type']).to.equal('application/json; charset=utf-8');
+    expect(Number(kept.headers['content-length'])).to.equal(Buffer.byteLength(kept.text));
+
+    const conditional = await http.get(`/api/orders/${id}`, { headers: { 'if-none-match': kept.headers.etag as string } });
+    expect(conditional.status).to.equal(304);
+    expect(conditional.text).to.equal('');
+    const head = await http.send('HEAD', `/api/orders/${id}`);
+    expect(head.status).to.equal(200);
+    expect(head.text).to.equal('');
+    expect(head.headers.etag).to.equal(kept.headers.etag);
+
+    expect((await http.get(`/api/orders/${id}`, { headers: { 'x-customer-id': body.customer_id } })).text).to.equal(kept.text);
+    const stranger = await http.get(`/api/orders/${id}`, { headers: { 'x-customer-id': crypto.randomUUID() } });
+    expect(stranger.status).to.equal(404);
+    expect(hits()).to.be.above(before + 3);
+  });
+
   it('with the link to Redis stalled, a copy kept in process goes stale for at most a second', async () => {
     const id = await placeOrder();
     await keptInProcess(id);

@@ -68,7 +68,8 @@ export function createApiServer(app: RequestListener, settings: ServerSettings):
   const inFlight = new WeakMap<Duplex, ServerResponse>();
   const handle: RequestListener = (req, res) => {
     inFlight.set(req.socket, res);
-    res.once('close', () => {
+    // A response closes once (see requestTimer's 'finish').
+    res.on('close', () => {
       if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
     });
     app(req, res);

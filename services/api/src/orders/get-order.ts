@@ -2,7 +2,6 @@ import {
   NotFound,
   cacheOrder,
   findOrderWithItems,
-  keptCachedOrder,
   orderJson,
   readCachedOrder,
   withDeadline,
@@ -44,7 +43,7 @@ function cachedBody(body: string): OrderBody {
 
 /**
  * The cached body from Redis within `redisTimeoutMs` (the client answers from its kept copy when it
- * has one; the route has already looked there, see keptOrderJsonFor); null on a miss, and on Redis
+ * has one; the route has already looked there, see keptOrders); null on a miss, and on Redis
  * trouble, which is never the reader's problem.
  */
 async function readCached({ redis, logger, redisTimeoutMs }: OrderReader, orderId: string): Promise<string | null> {
@@ -86,14 +85,4 @@ function shownTo(order: OrderBody, orderId: string, viewer: string | undefined):
 /** One order as seen by `viewer` (see shownTo). */
 export async function getOrderJsonFor(reader: OrderReader, orderId: string, viewer: string | undefined): Promise<string> {
   return shownTo(await getOrderJson(reader, orderId), orderId, viewer);
-}
-
-/**
- * One order as seen by `viewer`, answered at once from the copy the Redis client keeps in
- * process, or undefined when there is none and getOrderJsonFor must read on. The hit path of
- * GET: no promise, no timer, no round trip.
- */
-export function keptOrderJsonFor({ redis }: OrderReader, orderId: string, viewer: string | undefined): string | undefined {
-  const kept = keptCachedOrder(redis, orderId);
-  return typeof kept === 'string' ? shownTo(cachedBody(kept), orderId, viewer) : undefined;
 }

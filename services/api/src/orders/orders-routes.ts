@@ -1,8 +1,8 @@
 import express, { Router, type Request } from 'express';
 import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
-import { keptEtags } from '../http/kept-etags';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
-import { getOrderJsonFor, keptOrderJsonFor, type OrderReader } from './get-order';
+import { getOrderJsonFor, type OrderReader } from './get-order';
+import { keptOrders, sendKeptOrder } from './kept-orders';
 import { CustomerIdHeader, IdempotencyKeyHeader, OrderIdParam, PlaceOrderBody, isCanonicalId } from './order-schemas';
 import { createPriceCache } from '../products/price-cache';
 import { placeOrder } from './place-order';
@@ -51,18 +51,16 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
   );
 
   // A copy kept in process is sent at once; anything else reads on (Redis, then Postgres).
-  // The cached bodies are sent again and again, so their tags are kept too: for the 1,000 last
-  // bodies (each key holds a body, about 1 KB), a fraction of the copies the Redis client keeps.
-  const etagOf = keptEtags(1_000);
+  // The 1,000 last kept copies are ready to send, a fraction of the 10,000 the Redis client keeps.
+  const kept = keptOrders(reader.redis, 1_000);
   router.get('/:order_id', (req, res) => {
     const order_id = orderIdOf(req);
     const viewer = viewerOf(req);
-    const send = (body: string) => {
-      etagOf(res, body);
+    const order = kept(res, order_id, viewer);
+    if (order !== undefined) return sendKeptOrder(req, res, order);
+    return getOrderJsonFor(reader, order_id, viewer).then((body) => {
       res.type('application/json').send(body);
-    };
-    const kept = keptOrderJsonFor(reader, order_id, viewer);
-    return kept !== undefined ? send(kept) : getOrderJsonFor(reader, order_id, viewer).then(send);
+    });
   });
 
   return router;
