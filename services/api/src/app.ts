@@ -44,19 +44,19 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
 
   // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
   const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
-  const api = express.Router();
+  // The /api routes are mounted on the app itself, not on a router of their own: one router fewer
+  // for every request to walk, the cached GET above all. They come first after the guard: the
+  // routes below share no path with /api, so a request for the API is not walked past them.
   if (config.API_RATE_LIMIT_ENABLED) {
-    api.use(
+    app.use(
+      '/api',
       createRateLimiter(redis, logger, clock, { limit: config.API_RATE_LIMIT_MAX, windowMs: config.API_RATE_LIMIT_WINDOW_MS, redisTimeoutMs }),
     );
   }
   const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
-  api.use('/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
-  api.use('/products', productRoutes(db));
-  api.use(notFoundHandler);
-  // First after the guard: the routes below share no path with /api, so a request for the API
-  // (the cached GET above all) is not walked past them.
-  app.use('/api', api);
+  app.use('/api/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
+  app.use('/api/products', productRoutes(db));
+  app.use('/api', notFoundHandler);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
