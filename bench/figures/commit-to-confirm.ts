@@ -1,6 +1,7 @@
 import { Connection } from 'rabbitmq-client';
 import { declareOrdersExchange, Topology } from '@order-service/shared';
 import { bodyText, consumeQueue, declareBenchQueue } from '../lib/amqp';
+import { waitForQuietBroker } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { capturePostOrder, orderBody, orderCreatedBody } from '../lib/fixtures';
 import { request } from '../lib/load';
@@ -37,6 +38,8 @@ export async function measureCommitToConfirm(env: BenchEnvironment, scale: Scale
     received.set(event.data.order_id, receivedAt - Date.parse(event.time));
   });
   try {
+    const quiet = await waitForQuietBroker(env);
+    progress(`figure 4: the broker was quiet after ${quiet.waitedMs} ms (${(quiet.share * 100).toFixed(0)} % of a core in the last 500 ms)`);
     const floor = await brokerConfirmFloor(env, Math.min(100, scale.idleOrders));
     progress(`figure 4: a bare publish → confirm to the same queue takes p50 ${quantile(floor, 0.5).toFixed(2)} ms, p99 ${quantile(floor, 0.99).toFixed(2)} ms`);
     const runs: Run[] = [];
@@ -85,6 +88,8 @@ export async function measureCommitToConfirm(env: BenchEnvironment, scale: Scale
           brokerConfirmFloorP50Ms: quantile(floor, 0.5),
           brokerConfirmFloorP99Ms: quantile(floor, 0.99),
           floorNote: 'one bare publish at a time to the same quorum queue, send → confirm: what the broker alone takes',
+          brokerQuietAfterMs: quiet.waitedMs,
+          quietNote: 'measured once the broker used at most 5 % of a core over 500 ms (it cleans up after the drains of figure 3)',
         },
       },
       runs,

@@ -103,3 +103,24 @@ async function snapshot(env: BenchEnvironment): Promise<Snapshot> {
 export function addCpu(total: Record<string, number>, part: Record<string, number>): void {
   for (const [key, seconds] of Object.entries(part)) total[key] = round((total[key] ?? 0) + seconds);
 }
+
+/**
+ * Waits until the broker has used at most `maxShare` of a core over `windowMs`, or `deadlineMs`
+ * passed; returns how long that took and the share of the last window. A figure that times an
+ * idle pipeline must not start while the broker still cleans up after the figure before it
+ * (purging a quorum queue of 50,000 messages keeps it busy for seconds).
+ */
+export async function waitForQuietBroker(
+  env: BenchEnvironment,
+  { maxShare = 0.05, windowMs = 500, deadlineMs = 30_000 } = {},
+): Promise<{ waitedMs: number; share: number }> {
+  const started = performance.now();
+  for (;;) {
+    const meter = await CpuMeter.start(env);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const used = await meter.stop();
+    const share = (used['rabbitmq (whole broker)'] ?? 0) / used.wallSeconds!;
+    const waitedMs = Math.round(performance.now() - started);
+    if (share <= maxShare || waitedMs >= deadlineMs) return { waitedMs, share: round(share) };
+  }
+}
