@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { Histogram } from 'prom-client';
 import { createRegistry } from '@order-service/shared';
 
@@ -40,6 +40,8 @@ function patternOf(route: { path: string }, base: string): string {
 interface Timing {
   route: unknown;
   pattern: string | undefined;
+  /** When the request reached the timer (performance.now()). */
+  start: number;
 }
 const TIMING = Symbol('request timing');
 interface Timed {
@@ -74,22 +76,24 @@ function captureRoutes(proto: object): void {
 /** Times every request, labelled by its route pattern (never the raw URL, which would explode cardinality). */
 export function requestTimer(httpDuration: Histogram<'method' | 'route' | 'status_code'>): RequestHandler {
   const capturing = new WeakSet<object>();
+  // One listener for every response, not a closure per request: it finds its request through
+  // express's `res.req`. `on`, not `once`: a response finishes once and is dropped after it,
+  // so there is nothing to remove.
+  function recordFinished(this: Response) {
+    const req = this.req as Request & Timed;
+    const timing = req[TIMING]!;
+    const route = timing.pattern ?? (this.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
+    httpDuration.observe({ method: req.method, route, status_code: this.statusCode }, (performance.now() - timing.start) / 1000);
+  }
   return (req, res, next) => {
-    const start = performance.now();
     // Express gives each app's requests the app's own prototype.
     const proto = Object.getPrototypeOf(req) as object;
     if (!capturing.has(proto)) {
       captureRoutes(proto);
       capturing.add(proto);
     }
-    const timing: Timing = { route: undefined, pattern: undefined };
-    (req as Request & Timed)[TIMING] = timing;
-    // `on`, not `once`: the response emits 'finish' once and is dropped after it, so there is
-    // nothing to remove, and once's wrapper and removal cost the cached GET 2 % of its time.
-    res.on('finish', () => {
-      const route = timing.pattern ?? (res.statusCode === 404 ? 'unmatched' : req.baseUrl || 'unmatched');
-      httpDuration.observe({ method: req.method, route, status_code: res.statusCode }, (performance.now() - start) / 1000);
-    });
+    (req as Request & Timed)[TIMING] = { route: undefined, pattern: undefined, start: performance.now() };
+    res.on('finish', recordFinished);
     next();
   };
 }
