@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { RelayEnv } from '@order-service/relay/config';
 import { declareOrdersExchange, envelopeOf, loadConfig, notifyOutbox, Topology } from '@order-service/shared';
 import { declareBenchQueue, publishWindowed } from '../lib/amqp';
-import { addCpu, CpuMeter } from '../lib/cpu';
+import { addCpu, CpuMeter, waitForQuietBroker } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { capturePostOrder, insertOutboxBacklog, orderCreatedBody } from '../lib/fixtures';
 import type { Scale } from '../lib/options';
@@ -38,8 +38,17 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
     (await sql<{ pending: boolean }>`select exists (select 1 from outbox where published_at is null and parked_at is null) as pending`.execute(env.db)).rows[0]!
       .pending;
 
-  const bare = async () => {
+  // Each publisher starts once the broker is quiet after the purge of the run before it, so
+  // neither is measured beside the broker's clean-up of 50,000 messages (the relay's drain always
+  // follows a purge of the bare run's messages; the bare run, from its second run on, of the relay's).
+  const quietWaitsMs: number[] = [];
+  const purgeAndSettle = async () => {
     await audit.purge();
+    quietWaitsMs.push((await waitForQuietBroker(env)).waitedMs);
+  };
+
+  const bare = async () => {
+    await purgeAndSettle();
     const seconds = await publishWindowed(publisher, scale.backlog, window, () => {
       const { body, eventId, orderId } = orderCreatedBody(payloadTemplate);
       const envelope = envelopeOf({
@@ -60,7 +69,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
   const cpu: Record<string, number> = {};
   let lastActivity: unknown;
   const drain = async () => {
-    await audit.purge();
+    await purgeAndSettle();
     const meter = await CpuMeter.start(env);
     const activity = samplePgActivity(env.db, env.database.name, ['order-service-relay'], 50);
     const before = metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0;
@@ -109,6 +118,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
               batchSize: settings.RELAY_BATCH_SIZE,
               batchesInFlight: settings.RELAY_MAX_BATCHES_IN_FLIGHT,
               queue: `${AUDIT_QUEUE} (quorum)`,
+              brokerQuietAfterPurgeMs: quietWaitsMs,
               cpuSecondsDuringDrains: cpu,
               relaySessionsInLastDrain: lastActivity,
             },
