@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { BenchEnvironment } from './environment';
+import { sleep } from './processes';
 
 /** Kernel clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat; 100 on Linux. */
 const TICKS_PER_SECOND = 100;
@@ -117,7 +118,7 @@ export async function waitForQuietBroker(
   const started = performance.now();
   for (;;) {
     const meter = await CpuMeter.start(env);
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    await sleep(windowMs);
     const used = await meter.stop();
     const share = (used['rabbitmq (whole broker)'] ?? 0) / used.wallSeconds!;
     const waitedMs = Math.round(performance.now() - started);

@@ -156,6 +156,7 @@ describe('api: the Redis cache of GET /api/orders/{id}', () => {
     expect(head.status).to.equal(200);
     expect(head.text).to.equal('');
     expect(head.headers.etag).to.equal(kept.headers.etag);
+    expect(head.headers['content-length']).to.equal(kept.headers['content-length']);
 
     expect((await http.get(`/api/orders/${id}`, { headers: { 'x-customer-id': body.customer_id } })).text).to.equal(kept.text);
     const stranger = await http.get(`/api/orders/${id}`, { headers: { 'x-customer-id': crypto.randomUUID() } });

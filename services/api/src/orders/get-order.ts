@@ -36,9 +36,10 @@ export interface OrderBody {
   customerId(): string;
 }
 
-/** A cached body as an OrderBody: sent as stored, parsed only if its customer is asked for. */
-function cachedBody(body: string): OrderBody {
-  return { body, customerId: () => (JSON.parse(body) as Pick<OrderView, 'customer_id'>).customer_id };
+/** A cached body as an OrderBody: sent as stored, parsed (once) only if its customer is asked for. */
+export function cachedBody(body: string): OrderBody {
+  let customer: string | undefined;
+  return { body, customerId: () => (customer ??= (JSON.parse(body) as Pick<OrderView, 'customer_id'>).customer_id) };
 }
 
 /**
@@ -77,12 +78,12 @@ export async function getOrderJson(reader: OrderReader, orderId: string): Promis
  * by the gateway that authenticated it), another customer's order is answered exactly like an
  * unknown id, cached or not, so nobody can probe which order ids exist.
  */
-function shownTo(order: OrderBody, orderId: string, viewer: string | undefined): string {
+export function shownTo<T extends OrderBody>(order: T, orderId: string, viewer: string | undefined): T {
   if (viewer !== undefined && order.customerId() !== viewer) throw new NotFound('order', orderId);
-  return order.body;
+  return order;
 }
 
 /** One order as seen by `viewer` (see shownTo). */
 export async function getOrderJsonFor(reader: OrderReader, orderId: string, viewer: string | undefined): Promise<string> {
-  return shownTo(await getOrderJson(reader, orderId), orderId, viewer);
+  return shownTo(await getOrderJson(reader, orderId), orderId, viewer).body;
 }

@@ -1,17 +1,14 @@
 import type { Request, Response } from 'express';
-import { NotFound, decodeCacheEntry, keptCacheEntry, type RedisClient } from '@order-service/shared';
-import type { OrderView } from './order-schemas';
+import { decodeCacheEntry } from '@order-service/shared';
+import { cachedBody, shownTo, type OrderBody } from './get-order';
 
 type EtagFn = (body: string, encoding: BufferEncoding) => string | undefined;
 
-/** A kept order, ready to send: its body as text and as bytes, and its tag. */
-export interface KeptOrder {
-  body: string;
+/** A kept order, ready to send: its body (and customer), its bytes, and its tag. */
+export interface KeptOrder extends OrderBody {
   bytes: Buffer;
   /** The tag `res.send` would make (undefined in an app without ETags). */
   etag: string | undefined;
-  /** The order's customer, read from the body the first time it is asked for. */
-  customerId(): string;
 }
 
 /** What express's `res.type('application/json')` sets before `res.send`. */
@@ -19,32 +16,24 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The hit path of GET /api/orders/{id}: the orders the Redis client keeps in process (see
- * createRedis), each made ready to send once, when its cache entry is first seen. The client
- * hands out the same entry string for as long as it keeps the copy, so a hit is one look-up by a
- * string whose hash is already known, instead of slicing the body out, hashing 1 KB for its tag
- * and encoding it to bytes on every request. A new version of the order is a new entry. The
- * `maxEntries` last entries are kept ready (about 2 KB each); past that the oldest is forgotten.
+ * createRedis; `entryOf` is keptCacheEntry), each made ready to send once, when its cache entry is
+ * first seen. The client hands out the same entry string for as long as it keeps the copy, so a
+ * hit is one look-up by a string whose hash is already known, instead of slicing the body out,
+ * hashing 1 KB for its tag and encoding it to bytes on every request. A new version of the order
+ * is a new entry. The `maxEntries` last entries are kept ready (about 2 KB each); past that the
+ * oldest is forgotten.
+ *
+ * The look-up answers the order as `viewer` may see it (see shownTo), or undefined when no copy
+ * is kept (or it is a tombstone) and the request must read on.
  */
-export function keptOrders(redis: RedisClient, maxEntries: number) {
+export function keptOrders(entryOf: (orderId: string) => string | null | undefined, maxEntries: number) {
   const ready = new Map<string, KeptOrder | null>();
   const prepare = (entry: string, etagOf: EtagFn | undefined): KeptOrder | null => {
     const { body } = decodeCacheEntry(entry);
-    if (body === null) return null;
-    let customer: string | undefined;
-    return {
-      body,
-      bytes: Buffer.from(body),
-      etag: etagOf?.(body, 'utf8'),
-      customerId: () => (customer ??= (JSON.parse(body) as Pick<OrderView, 'customer_id'>).customer_id),
-    };
+    return body === null ? null : { ...cachedBody(body), bytes: Buffer.from(body), etag: etagOf?.(body, 'utf8') };
   };
-  /**
-   * The order as `viewer` may see it (another customer's order is not found, as in
-   * getOrderJsonFor), or undefined when no copy is kept (or it is a tombstone) and the request
-   * must read on.
-   */
   return (res: Response, orderId: string, viewer: string | undefined): KeptOrder | undefined => {
-    const entry = keptCacheEntry(redis, orderId);
+    const entry = entryOf(orderId);
     if (typeof entry !== 'string') return undefined;
     let order = ready.get(entry);
     if (order === undefined) {
@@ -52,9 +41,7 @@ export function keptOrders(redis: RedisClient, maxEntries: number) {
       if (ready.size >= maxEntries) ready.delete(ready.keys().next().value!);
       ready.set(entry, order);
     }
-    if (order === null) return undefined;
-    if (viewer !== undefined && order.customerId() !== viewer) throw new NotFound('order', orderId);
-    return order;
+    return order === null ? undefined : shownTo(order, orderId, viewer);
   };
 }
 

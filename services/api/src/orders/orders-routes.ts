@@ -1,5 +1,5 @@
 import express, { Router, type Request } from 'express';
-import { BODY_LIMIT_BYTES, UnsupportedMediaType, type Clock } from '@order-service/shared';
+import { BODY_LIMIT_BYTES, UnsupportedMediaType, keptCacheEntry, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
 import { keptOrders, sendKeptOrder } from './kept-orders';
@@ -52,7 +52,7 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
 
   // A copy kept in process is sent at once; anything else reads on (Redis, then Postgres).
   // The 1,000 last kept copies are ready to send, a fraction of the 10,000 the Redis client keeps.
-  const kept = keptOrders(reader.redis, 1_000);
+  const kept = keptOrders((orderId) => keptCacheEntry(reader.redis, orderId), 1_000);
   router.get('/:order_id', (req, res) => {
     const order_id = orderIdOf(req);
     const viewer = viewerOf(req);
