@@ -52,7 +52,7 @@ export async function measureHeldVacuum(env: BenchEnvironment, scale: Scale): Pr
       const http = await hammer({ port: api!.port, connections: scale.postConnections, seconds: scale.heldVacuumSeconds, method: 'POST', paths: ['/api/orders'], body });
       const published = (metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0) - before;
       const { rows } = await sql<{ pending: string; dead: string; held: boolean }>`
-        select (select count(*) from outbox where published_at is null) as pending,
+        select (select count(*) from outbox where parked_at is null) as pending,
                (select n_dead_tup from pg_stat_user_tables where relname = 'outbox') as dead,
                ${holdVacuum} as held`.execute(env.db);
       return {

@@ -7,23 +7,22 @@ import { scenario, sharedSystem, unaudited } from './support/scenario';
 import type { FaultSystem } from './support/system';
 import { placeOrders, startTraffic, type Traffic } from './support/traffic';
 
-/** Outbox rows marked published whose event the audit queue has not seen: each one was marked without a confirm. */
+/** Rows recorded as published whose event the audit queue has not seen: each one was settled without a confirm. */
 async function markedUnseen(system: FaultSystem): Promise<number> {
-  const rows = await system.database.db.selectFrom('outbox').select('event_id').where('published_at', 'is not', null).execute();
+  const rows = await system.database.db.selectFrom('outbox_published').select('event_id').execute();
   return rows.filter((row) => !system.audit.events.has(row.event_id)).length;
 }
 
-/** While the relay is cut off or blocked: every row it marked was confirmed (so it reached the audit queue). */
+/** While the relay is cut off or blocked: every row it settled as published was confirmed (so it reached the audit queue). */
 async function expectNothingMarkedWithoutConfirm(system: FaultSystem) {
   await waitFor(async () => (await markedUnseen(system)) === 0, { timeoutMs: 20_000, what: 'every marked row to have been delivered' });
 }
 
-/** Outbox rows of these orders marked published. */
+/** Outbox rows of these orders recorded as published. */
 async function publishedRows(system: FaultSystem, orderIds: string[]): Promise<number> {
   const row = await system.database.db
-    .selectFrom('outbox')
+    .selectFrom('outbox_published')
     .select(sql<number>`count(*)::int`.as('n'))
-    .where('published_at', 'is not', null)
     .where('aggregate_id', 'in', orderIds)
     .executeTakeFirstOrThrow();
   return row.n;

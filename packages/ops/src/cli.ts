@@ -29,6 +29,14 @@ function positiveInt(value: string | boolean | undefined, name: string, fallback
   return Number(value);
 }
 
+/** A time given as an option: ISO 8601, or anything Date parses ('2026-12-03 10:15Z'). */
+function instant(value: string | boolean | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be a time, such as 2026-12-03T10:15:00Z`);
+  return date;
+}
+
 const COMMANDS: Record<string, Command> = {
   status: {
     usage: 'status',
@@ -50,6 +58,16 @@ const COMMANDS: Record<string, Command> = {
       if (values.all && positionals.length > 0) throw new UsageError('give row ids or --all, not both');
       const { redriveParked } = await import('./outbox');
       return redriveParked(clients.db(), values.all ? { all: true } : { ids: positionals }, { clearError: values['clear-error'] === true });
+    },
+  },
+  'outbox republish': {
+    usage: "outbox republish --since <time> [--until <time>]",
+    summary: 'put the OrderCreated events published in a window back in the outbox (after a broker lost confirmed messages)',
+    options: { since: { type: 'string' }, until: { type: 'string' } },
+    run: async (clients, _config, values) => {
+      const since = instant(values.since, 'since');
+      if (!since) throw new UsageError('--since is required: when the broker lost the messages');
+      return (await import('./outbox')).republishPublished(clients.db(), { since, until: instant(values.until, 'until') ?? new Date() });
     },
   },
   'dlq list': {

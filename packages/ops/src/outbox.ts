@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
+import { orderItemsOf } from '@order-service/shared/db/find-order';
 import type { Db } from '@order-service/shared/db/index';
 import { notifyOutbox } from '@order-service/shared/db/outbox-hint';
+import { outboxRowOf } from '@order-service/shared/db/outbox-row';
+import { ORDER_CREATED, orderCreatedOf } from '@order-service/shared/events/order-created';
 import { ExitCode, UsageError, type CommandResult } from './exit-codes';
 import { clip, table } from './format';
 
@@ -11,7 +14,6 @@ export async function listParked(db: Db, limit: number): Promise<CommandResult> 
       .selectFrom('outbox')
       .select(['id', 'event_id', 'event_type', 'aggregate_id', 'attempts', 'created_at', 'parked_at', 'last_error'])
       .where('parked_at', 'is not', null)
-      .where('published_at', 'is', null)
       .orderBy('id')
       .limit(limit)
       .execute(),
@@ -19,7 +21,6 @@ export async function listParked(db: Db, limit: number): Promise<CommandResult> 
       .selectFrom('outbox')
       .select(sql<string>`count(*)`.as('n'))
       .where('parked_at', 'is not', null)
-      .where('published_at', 'is', null)
       .executeTakeFirstOrThrow(),
   ]);
   const parked = rows.map((row) => ({ ...row, id: String(row.id), order_id: row.aggregate_id }));
@@ -65,7 +66,6 @@ export async function redriveParked(
       ...(options.clearError ? { last_error: null } : {}),
     })
     .where('parked_at', 'is not', null)
-    .where('published_at', 'is', null)
     .$if(ids.length > 0, (qb) => qb.where('id', '=', sql<string>`any(${ids}::bigint[])`))
     .returning(['id', 'event_id', 'aggregate_id'])
     .execute();
@@ -82,4 +82,68 @@ export async function redriveParked(
     data: { redriven: rows, not_parked: notParked },
     text: lines.join('\n'),
   };
+}
+
+/** Records read, and events written back, per statement of `ops outbox republish`. */
+const REPUBLISH_PAGE = 1_000;
+
+/**
+ * `ops outbox republish --since T [--until T]`: for a broker that lost messages it had confirmed,
+ * puts every OrderCreated the relays published in [since, until) back in the outbox. The outbox
+ * keeps no payload once a row is published (outbox_published records the rest), so each event is
+ * made again from its order, with its original event id and trace context: the same text, byte
+ * for byte, and consumers deduplicate it by id. An event still in the outbox is left as it is.
+ * Records are read in pages in id order, so any window takes the same memory.
+ */
+export async function republishPublished(db: Db, window: { since: Date; until: Date }): Promise<CommandResult> {
+  if (!(window.since < window.until)) throw new UsageError('--since must be before --until');
+  let after = '0';
+  let found = 0;
+  let written = 0;
+  for (;;) {
+    const { rows } = await sql<{
+      id: string;
+      event_id: string;
+      traceparent: string | null;
+      tracestate: string | null;
+      order_id: string;
+      customer_id: string;
+      shipping_address: string;
+      total_amount: string;
+      created_at: Date;
+      items: Array<{ product_id: string; quantity: number; price: string }>;
+    }>`
+      SELECT p.id::text AS id, p.event_id, p.traceparent, p.tracestate,
+             o.order_id, o.customer_id, o.shipping_address, o.total_amount::text AS total_amount, o.created_at,
+             ${orderItemsOf(sql.ref('o.order_id'))} AS items
+        FROM outbox_published p JOIN orders o ON o.order_id = p.aggregate_id
+       WHERE p.event_type = ${ORDER_CREATED} AND p.published_at >= ${window.since} AND p.published_at < ${window.until}
+         AND p.id > ${after}::bigint
+       ORDER BY p.id
+       LIMIT ${REPUBLISH_PAGE}`.execute(db);
+    if (rows.length === 0) break;
+    found += rows.length;
+    after = rows.at(-1)!.id;
+    const events = rows.map((row) =>
+      outboxRowOf(orderCreatedOf({ ...row, created_at: row.created_at.toISOString() }, row.event_id), {
+        traceparent: row.traceparent ?? undefined,
+        tracestate: row.tracestate ?? undefined,
+      }),
+    );
+    // An event published twice in the window (republished before) is one event.
+    const inserted = await db
+      .insertInto('outbox')
+      .values(events)
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .executeTakeFirst();
+    written += Number(inserted.numInsertedOrUpdatedRows ?? 0);
+  }
+  if (written > 0) await notifyOutbox(db);
+  const span = `between ${window.since.toISOString()} and ${window.until.toISOString()}`;
+  const text =
+    found === 0
+      ? `No OrderCreated was published ${span} (or its record is past RELAY_RETENTION_HOURS).`
+      : `Put ${written} OrderCreated event(s) back in the outbox, published ${span} (${found} record(s) read; ` +
+        `${found - written} already waiting in the outbox). The relays were notified; watch them go out with: pnpm ops status`;
+  return { exitCode: ExitCode.ok, data: { since: window.since, until: window.until, records: found, republished: written }, text };
 }

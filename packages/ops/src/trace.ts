@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { findOrderWithItems } from '@order-service/shared/db/find-order';
 import type { Db } from '@order-service/shared/db/index';
 import { decodeCacheEntry, orderCacheKey } from '@order-service/shared/order-cache';
@@ -7,27 +8,38 @@ import { clip, describeError, fields, section, table, timestamp, type Cell } fro
 
 const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
-function readOutboxRows(db: Db, orderId: string) {
-  return db
-    .selectFrom('outbox')
-    .select([
-      'id',
-      'event_id',
-      'event_type',
-      'exchange',
-      'routing_key',
-      'traceparent',
-      'created_at',
-      'attempts',
-      'next_attempt_at',
-      'locked_until',
-      'published_at',
-      'parked_at',
-      'last_error',
-    ])
-    .where('aggregate_id', '=', orderId)
-    .orderBy('id')
-    .execute();
+/**
+ * The order's outbox rows: those still in the outbox (pending, in flight or parked) and the records
+ * of those published (outbox_published, until retention), in the order they were written.
+ */
+async function readOutboxRows(db: Db, orderId: string) {
+  // One statement, so one snapshot: a row published meanwhile is shown once, in one state or the other.
+  const { rows } = await sql<{
+    id: string;
+    event_id: string;
+    event_type: string;
+    exchange: string;
+    routing_key: string;
+    traceparent: string | null;
+    created_at: Date;
+    attempts: number;
+    next_attempt_at: Date | null;
+    locked_until: Date | null;
+    published_at: Date | null;
+    parked_at: Date | null;
+    last_error: string | null;
+  }>`
+    SELECT id::text AS id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
+           next_attempt_at, locked_until, published_at, parked_at, last_error
+      FROM (SELECT id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
+                   next_attempt_at, locked_until, NULL::timestamptz AS published_at, parked_at, last_error
+              FROM outbox WHERE aggregate_id = ${orderId}
+            UNION ALL
+            SELECT id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
+                   NULL, NULL, published_at, NULL, NULL
+              FROM outbox_published WHERE aggregate_id = ${orderId}) AS written
+     ORDER BY written.id`.execute(db);
+  return rows;
 }
 
 const readHistory = (db: Db, orderId: string) =>
@@ -87,7 +99,7 @@ export async function traceOrder(clients: Clients, orderId: string): Promise<Com
     order_id: orderId,
     found: order !== undefined,
     order: order ?? null,
-    outbox: outbox.map((row) => ({ ...row, id: String(row.id) })),
+    outbox,
     status_history: history,
     inbox,
     cache: {
@@ -101,7 +113,7 @@ export async function traceOrder(clients: Clients, orderId: string): Promise<Com
 
 function timeline(data: {
   order: Awaited<ReturnType<typeof findOrderWithItems>> | null;
-  outbox: Array<Awaited<ReturnType<typeof readOutboxRows>>[number] & { id: string }>;
+  outbox: Awaited<ReturnType<typeof readOutboxRows>>;
   status_history: Awaited<ReturnType<typeof readHistory>>;
   inbox: Awaited<ReturnType<typeof readInbox>>;
 }): Array<[Date, string]> {
@@ -120,17 +132,17 @@ function timeline(data: {
   return events.sort((a, b) => a[0].getTime() - b[0].getTime());
 }
 
-function outboxState(row: { published_at: Date | null; parked_at: Date | null; locked_until: Date | null; next_attempt_at: Date }): string {
+function outboxState(row: { published_at: Date | null; parked_at: Date | null; locked_until: Date | null; next_attempt_at: Date | null }): string {
   if (row.published_at) return 'published';
   if (row.parked_at) return 'parked';
   if (row.locked_until && row.locked_until > new Date()) return 'in flight';
-  return row.next_attempt_at > new Date() ? `retry at ${timestamp(row.next_attempt_at)}` : 'pending';
+  return row.next_attempt_at && row.next_attempt_at > new Date() ? `retry at ${timestamp(row.next_attempt_at)}` : 'pending';
 }
 
 function render(data: {
   order_id: string;
   order: Awaited<ReturnType<typeof findOrderWithItems>> | null;
-  outbox: Array<Awaited<ReturnType<typeof readOutboxRows>>[number] & { id: string }>;
+  outbox: Awaited<ReturnType<typeof readOutboxRows>>;
   status_history: Awaited<ReturnType<typeof readHistory>>;
   inbox: Awaited<ReturnType<typeof readInbox>>;
   cache: Awaited<ReturnType<typeof readCache>> & { stale: boolean };

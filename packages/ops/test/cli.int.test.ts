@@ -73,6 +73,18 @@ describe('pnpm ops (the CLI as a child process)', function () {
     return String(row.id);
   }
 
+  /** Publishes the outbox row of an order, as the relay does once the broker confirmed it: the row leaves, a record stays. */
+  async function publish(orderId: string, publishedAt: Date = new Date()): Promise<void> {
+    await database.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .deleteFrom('outbox')
+        .where('aggregate_id', '=', orderId)
+        .returning(['id', 'event_id', 'event_type', 'aggregate_id', 'exchange', 'routing_key', 'traceparent', 'tracestate', 'created_at'])
+        .executeTakeFirstOrThrow();
+      await trx.insertInto('outbox_published').values({ ...row, attempts: 1, published_at: publishedAt }).execute();
+    });
+  }
+
   describe('usage and exit codes', () => {
     it('exits 2 with the usage for a missing or unknown command, an unknown option or a malformed argument', async () => {
       const runs = await Promise.all([
@@ -156,6 +168,50 @@ describe('pnpm ops (the CLI as a child process)', function () {
       expect(left).to.deep.equal([]);
       const redriven = await database.db.selectFrom('outbox').select('last_error').where('id', 'in', ids).execute();
       expect(redriven.map((row) => row.last_error)).to.deep.equal([null, null]);
+    });
+  });
+
+  describe('outbox republish', () => {
+    it('puts the OrderCreated events published in a window back in the outbox, made again from their orders with their original ids and text', async () => {
+      const [inWindow, traced, before] = [await placeOrder(), await placeOrder({ traceparent: TRACEPARENT }), await placeOrder()];
+      const original = await database.db
+        .selectFrom('outbox')
+        .select(['aggregate_id', 'event_id', 'traceparent', 'tracestate', sql<string>`payload::text`.as('payload')])
+        .where('aggregate_id', 'in', [inWindow, traced])
+        .orderBy('id')
+        .execute();
+      const since = new Date(Date.now() - 60_000);
+      await publish(before, new Date(since.getTime() - 60_000));
+      await Promise.all([publish(inWindow), publish(traced)]);
+
+      const run = await runOps(['outbox', 'republish', '--since', since.toISOString(), '--json'], env);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(json<{ records: number; republished: number }>(run)).to.include({ records: 2, republished: 2 });
+      const again = await database.db
+        .selectFrom('outbox')
+        .select(['aggregate_id', 'event_id', 'traceparent', 'tracestate', sql<string>`payload::text`.as('payload')])
+        .where('aggregate_id', 'in', [inWindow, traced, before])
+        .orderBy('id')
+        .execute();
+      expect(again).to.deep.equal(original);
+
+      // Run twice, it writes nothing more: the events are already waiting.
+      const twice = await runOps(['outbox', 'republish', '--since', since.toISOString()], env);
+      expect(twice.code, twice.stderr).to.equal(0);
+      expect(twice.stdout).to.include('Put 0 OrderCreated event(s) back').and.include('2 already waiting');
+      await database.db.deleteFrom('outbox').where('aggregate_id', 'in', [inWindow, traced]).execute();
+    });
+
+    it('exits 2 without --since, or for a time it cannot read or an empty window', async () => {
+      const runs = await Promise.all([
+        runOps(['outbox', 'republish'], env),
+        runOps(['outbox', 'republish', '--since', 'yesterday-ish'], env),
+        runOps(['outbox', 'republish', '--since', '2026-12-03T10:00:00Z', '--until', '2026-12-03T09:00:00Z'], env),
+      ]);
+      expect(runs.map((r) => r.code)).to.deep.equal([2, 2, 2]);
+      expect(runs[0]!.stderr).to.include('--since is required');
+      expect(runs[1]!.stderr).to.include('--since must be a time');
+      expect(runs[2]!.stderr).to.include('--since must be before --until');
     });
   });
 
@@ -296,7 +352,7 @@ describe('pnpm ops (the CLI as a child process)', function () {
       // The API caches the order on read (version 1); then "the relay" publishes and "the consumer" applies.
       await fetch(`http://127.0.0.1:${api.port}/api/orders/${orderId}`);
       const eventId = randomUUID();
-      await database.db.updateTable('outbox').set({ published_at: sql<Date>`now()`, attempts: 1 }).where('aggregate_id', '=', orderId).execute();
+      await publish(orderId);
       await database.db.transaction().execute(async (trx) => {
         await trx.updateTable('orders').set({ status: 'FAILED', version: 2, updated_at: sql<Date>`now()` }).where('order_id', '=', orderId).execute();
         await trx.insertInto('processed_events').values({ event_id: eventId, event_type: 'PaymentProcessed', order_id: orderId, outcome: 'applied' }).execute();

@@ -17,8 +17,8 @@ export interface Retention {
 const RETENTION_LOCK = sql`hashtext('order-service.outbox-retention')`;
 
 /**
- * Deletes published rows once they are older than the retention, so the outbox (and its dead
- * tuples) stay small. Parked and pending rows are never touched.
+ * Deletes the records of published rows (outbox_published) once they are older than the
+ * retention. The outbox itself holds only pending and parked rows: a row leaves it when published.
  */
 export function startRetention(db: Db, logger: Logger, options: RetentionOptions): Retention {
   const batchSize = options.batchSize ?? 1_000;
@@ -42,7 +42,7 @@ export function startRetention(db: Db, logger: Logger, options: RetentionOptions
         await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK})`.execute(conn);
       }
     });
-    if (deleted > 0) logger.info({ deleted }, 'deleted published outbox rows past retention');
+    if (deleted > 0) logger.info({ deleted }, 'deleted records of published outbox rows past retention');
   }
 
   const periodic = startPeriodic('outbox retention sweep', options.intervalMs, sweep, logger);

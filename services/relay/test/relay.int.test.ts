@@ -6,7 +6,7 @@ import { OrderCreated, Topology, createLogger, notifyOutbox, systemClock } from 
 import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@order-service/testkit';
 import { createRelayMetrics } from '../src/metrics';
 import { createStatsGuard } from '../src/stats-guard';
-import { auditReport, insertEvents, insertOrderEvent, outboxState, startAudit, startTestRelay, type Audit } from './support';
+import { auditReport, insertEvents, insertOrderEvent, outboxState, publishedRecord, startAudit, startTestRelay, type Audit } from './support';
 
 describe('relay (Postgres + RabbitMQ)', function () {
   this.timeout(60_000);
@@ -23,23 +23,23 @@ describe('relay (Postgres + RabbitMQ)', function () {
     await Promise.all([database?.drop(), vhost?.drop()]);
   });
 
-  it('publishes a committed order once, with the contract properties, and marks it only after the confirm', async () => {
+  it('publishes a committed order once, with the contract properties, and removes it from the outbox only after the confirm', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const markedAtConfirm: Array<Date | null> = [];
+    const inOutboxAtConfirm: string[] = [];
     // The poll is a minute: only the NOTIFY can deliver this within the test's deadline.
     const relay = await startTestRelay({
       databaseUrl: database.url,
       rabbitUrl: vhost.url,
       settings: { pollIntervalMs: 60_000 },
-      // Between the confirm and the mark, the rows must still be unpublished in the table.
+      // Between the confirm and the settle, the rows must still be in the outbox, and not recorded as published.
       onCrashPoint: async (point, rows) => {
         if (point !== 'after-confirm') return;
-        const found = await database.db
-          .selectFrom('outbox')
-          .select('published_at')
-          .where('id', 'in', rows.map((row) => row.id))
-          .execute();
-        markedAtConfirm.push(...found.map((row) => row.published_at));
+        const ids = rows.map((row) => row.id);
+        const [found, recorded] = await Promise.all([
+          database.db.selectFrom('outbox').select('event_id').where('id', 'in', ids).execute(),
+          database.db.selectFrom('outbox_published').select('event_id').where('id', 'in', ids).execute(),
+        ]);
+        inOutboxAtConfirm.push(...found.map((row) => row.event_id), ...recorded.map((row) => `recorded ${row.event_id}`));
       },
     });
     try {
@@ -61,15 +61,13 @@ describe('relay (Postgres + RabbitMQ)', function () {
       expect(body).to.equal(order.payload);
       expect(v.is(OrderCreated, JSON.parse(body))).to.equal(true);
 
-      const row = await waitFor(
-        () => database.db.selectFrom('outbox').selectAll().where('event_id', '=', order.eventId).where('published_at', 'is not', null).executeTakeFirst(),
-        { what: 'the row marked published' },
-      );
-      expect(row.locked_until).to.equal(null);
-      expect(row.attempts).to.equal(1);
-      expect(markedAtConfirm).to.deep.equal([null]);
+      const record = await waitFor(() => publishedRecord(database.db, order.eventId), { what: 'the row recorded as published' });
+      expect(record).to.include({ id: order.id, aggregate_id: order.orderId, event_type: 'OrderCreated', attempts: 1 });
+      expect(record.published_at).to.be.instanceOf(Date);
+      expect(await database.db.selectFrom('outbox').select('id').where('id', '=', order.id).executeTakeFirst(), 'the row left the outbox').to.equal(undefined);
+      expect(inOutboxAtConfirm).to.deep.equal([order.eventId]);
       expect(audit.messages.filter((m) => m.messageId === order.eventId)).to.have.length(1);
-      // The counter moves right after the marking UPDATE commits.
+      // The counter moves right after the settle commits.
       await waitFor(async () => (await relay.metric('relay_published_total')) === 1, { what: 'relay_published_total = 1' });
     } finally {
       await relay.stop();
@@ -99,9 +97,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
     });
     try {
       const row = await insertOrderEvent(database.db);
-      await waitFor(async () => (await database.db.selectFrom('outbox').select('published_at').where('id', '=', row.id).executeTakeFirst())?.published_at, {
-        what: 'the batch settled',
-      });
+      await waitFor(() => publishedRecord(database.db, row.eventId), { what: 'the batch settled' });
       await altered;
       expect(await relay.metric('relay_retried_total'), 'nothing failed').to.equal(0);
     } finally {
@@ -267,7 +263,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
     for (const name of ['relay_published_total', 'relay_retried_total', 'relay_parked_total', 'relay_commit_to_confirm_seconds_bucket']) {
       expect(text).to.contain(name);
     }
-    await database.db.deleteFrom('outbox').where('published_at', 'is', null).execute();
+    await database.db.deleteFrom('outbox').execute();
   });
 
   it('counts parked rows again only once 30 s have passed since the last count', async () => {
@@ -285,10 +281,10 @@ describe('relay (Postgres + RabbitMQ)', function () {
     expect(await parked(), 'within 30 s: the last count').to.equal(1);
     now += 1_001;
     expect(await parked(), 'after 30 s: counted again').to.equal(2);
-    await database.db.deleteFrom('outbox').where('published_at', 'is', null).execute();
+    await database.db.deleteFrom('outbox').execute();
   });
 
-  it('deletes published rows past the retention, never pending or parked ones', async () => {
+  it('deletes the records of published rows past the retention, never a pending or parked row', async () => {
     await insertEvents(database.db, 30);
     const parked = await insertOrderEvent(database.db);
     await database.db.updateTable('outbox').set({ parked_at: new Date() }).where('event_id', '=', parked.eventId).execute();
@@ -298,7 +294,7 @@ describe('relay (Postgres + RabbitMQ)', function () {
       settings: { retentionMs: 0, retentionIntervalMs: 100 },
     });
     try {
-      await waitFor(async () => (await outboxState(database.db)).total === 1, { timeoutMs: 20_000, what: 'published rows deleted' });
+      await waitFor(async () => (await outboxState(database.db)).total === 1, { timeoutMs: 20_000, what: 'the records deleted' });
       const left = await database.db.selectFrom('outbox').select(['event_id', 'parked_at']).execute();
       expect(left.map((row) => row.event_id)).to.deep.equal([parked.eventId]);
     } finally {

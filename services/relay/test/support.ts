@@ -133,10 +133,13 @@ export interface AuditReport {
 
 /** Committed outbox rows against received messages: lost, unexpected, duplicated, reordered. */
 export async function auditReport(db: Db, audit: Audit, options: { exchange?: string } = {}): Promise<AuditReport> {
+  // Every row written: those still in the outbox and the records of those published.
+  const exchange = options.exchange ?? Topology.ordersExchange;
   const rows = await db
     .selectFrom('outbox')
-    .select(['event_id', 'aggregate_id'])
-    .where('exchange', '=', options.exchange ?? Topology.ordersExchange)
+    .select(['id', 'event_id', 'aggregate_id'])
+    .where('exchange', '=', exchange)
+    .unionAll(db.selectFrom('outbox_published').select(['id', 'event_id', 'aggregate_id']).where('exchange', '=', exchange))
     .orderBy('id')
     .execute();
   const committed = new Set(rows.map((row) => row.event_id));
@@ -204,16 +207,18 @@ export async function startTestRelay(options: {
   };
 }
 
-/** Counts outbox rows by state. */
+/** Counts outbox rows by state: published ones are the records the relay left in outbox_published. */
 export async function outboxState(db: Db) {
-  const row = await db
-    .selectFrom('outbox')
-    .select([
-      sql<string>`count(*)`.as('total'),
-      sql<string>`count(*) FILTER (WHERE published_at IS NOT NULL)`.as('published'),
-      sql<string>`count(*) FILTER (WHERE parked_at IS NOT NULL)`.as('parked'),
-      sql<string>`count(*) FILTER (WHERE published_at IS NULL AND parked_at IS NULL)`.as('pending'),
-    ])
-    .executeTakeFirstOrThrow();
-  return { total: Number(row.total), published: Number(row.published), parked: Number(row.parked), pending: Number(row.pending) };
+  const { rows } = await sql<{ published: string; parked: string; pending: string }>`
+    SELECT (SELECT count(*) FROM outbox_published) AS published,
+           count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+           count(*) FILTER (WHERE parked_at IS NULL) AS pending
+    FROM outbox`.execute(db);
+  const [published, parked, pending] = [rows[0]!.published, rows[0]!.parked, rows[0]!.pending].map(Number) as [number, number, number];
+  return { total: published + parked + pending, published, parked, pending };
+}
+
+/** The record the relay left of a published row, by its event id (undefined while it is unpublished). */
+export function publishedRecord(db: Db, eventId: string) {
+  return db.selectFrom('outbox_published').selectAll().where('event_id', '=', eventId).executeTakeFirst();
 }

@@ -4,7 +4,7 @@ import type { FaultSystem } from '../../faults/support/system';
 
 /** Seconds from a loss until the pipeline worked again for orders placed after it. */
 export interface Recovery {
-  /** The first outbox row of an order placed after the loss was confirmed and marked. */
+  /** The first outbox row of an order placed after the loss was confirmed and settled. */
   publishS: number;
   /** The first payment of an order placed after the loss was applied. */
   applyS: number;
@@ -21,8 +21,8 @@ export async function recoveryAfter(system: FaultSystem, lossAt: number, timeout
   const times = await waitFor(
     async () => {
       const { rows } = await sql<{ published: Date | null; applied: Date | null }>`
-        SELECT (SELECT min(x.published_at) FROM outbox x JOIN orders o ON o.order_id = x.aggregate_id
-                 WHERE o.created_at > ${since} AND x.published_at IS NOT NULL) AS published,
+        SELECT (SELECT min(x.published_at) FROM outbox_published x JOIN orders o ON o.order_id = x.aggregate_id
+                 WHERE o.created_at > ${since}) AS published,
                (SELECT min(p.processed_at) FROM processed_events p JOIN orders o ON o.order_id = p.order_id
                  WHERE o.created_at > ${since} AND p.outcome = 'applied') AS applied`.execute(db);
       const row = rows[0];

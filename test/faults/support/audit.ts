@@ -7,6 +7,8 @@ export const AUDIT_QUEUE = 'fault-audit';
 export interface AuditedEvent {
   orderId: string | undefined;
   shippingAddress: string | undefined;
+  /** The body of its first copy, as text. */
+  body: string;
   deliveries: number;
 }
 
@@ -37,16 +39,16 @@ export function startAudit(connection: Connection, queueArguments?: Record<strin
     },
     (msg) => {
       let data: { order_id?: string; shipping_address?: string } = {};
+      const text = Buffer.isBuffer(msg.body) ? msg.body.toString('utf8') : JSON.stringify(msg.body);
       try {
-        const body: unknown = Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body;
-        data = (body as { data?: typeof data }).data ?? {};
+        data = (JSON.parse(text) as { data?: typeof data }).data ?? {};
       } catch {
         // An unreadable message still counts, under its message id, as unexpected.
       }
       const id = msg.messageId ?? `no-message-id-${total}`;
       const seen = events.get(id);
       if (seen) seen.deliveries += 1;
-      else events.set(id, { orderId: data.order_id, shippingAddress: data.shipping_address, deliveries: 1 });
+      else events.set(id, { orderId: data.order_id, shippingAddress: data.shipping_address, body: text, deliveries: 1 });
       total += 1;
       return ConsumerStatus.ACK;
     },

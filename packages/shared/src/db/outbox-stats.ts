@@ -4,7 +4,7 @@ import type { Db } from './index';
 // What the relay has left to do, as its backlog gauges and `ops status` report it.
 
 /**
- * Pending rows (neither published nor parked) and the age of the oldest in seconds, null when
+ * Pending rows (not parked: a published row has left the outbox) and the age of the oldest in seconds, null when
  * there is none. Both come from the small pending-rows index.
  */
 export async function pendingStats(db: Db): Promise<{ backlog: number; oldestAgeSeconds: number | null }> {
@@ -14,7 +14,6 @@ export async function pendingStats(db: Db): Promise<{ backlog: number; oldestAge
       sql<string>`count(*)`.as('backlog'),
       sql<number | null>`extract(epoch FROM now() - min(created_at))::float8`.as('oldest_age_seconds'),
     ])
-    .where('published_at', 'is', null)
     .where('parked_at', 'is', null)
     .executeTakeFirstOrThrow();
   // created_at is the writer's clock, which may run ahead of the server's: such a row is new, not from the future.
@@ -28,7 +27,6 @@ export async function countParked(db: Db): Promise<number> {
     .selectFrom('outbox')
     .select(sql<string>`count(*)`.as('parked'))
     .where('parked_at', 'is not', null)
-    .where('published_at', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.parked);
 }

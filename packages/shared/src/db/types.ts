@@ -80,7 +80,20 @@ export interface Outbox {
   next_attempt_at: Generated<Timestamp>;
   parked_at: Timestamp | null;
   payload: Json;
-  published_at: Timestamp | null;
+  routing_key: string;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+export interface OutboxPublished {
+  aggregate_id: string;
+  attempts: number;
+  created_at: Timestamp;
+  event_id: string;
+  event_type: string;
+  exchange: string;
+  id: Int8;
+  published_at: Generated<Timestamp>;
   routing_key: string;
   traceparent: string | null;
   tracestate: string | null;
@@ -107,6 +120,7 @@ export interface DB {
   order_status_history: OrderStatusHistory;
   orders: Orders;
   outbox: Outbox;
+  outbox_published: OutboxPublished;
   processed_events: ProcessedEvents;
   products: Products;
 }

@@ -1,5 +1,7 @@
 import * as v from 'valibot';
-import { Money, Uuid, cloudEvent } from './cloudevent';
+import { moneyToNumber } from '../money';
+import { Money, Uuid, cloudEvent, cloudEventOf } from './cloudevent';
+import { EVENT_SOURCE } from './topology';
 
 export const ORDER_CREATED = 'OrderCreated';
 
@@ -21,3 +23,34 @@ export const OrderCreatedData = v.object({
 /** Emitted once per order, through the outbox, on `orders` / `order.created`. */
 export const OrderCreated = cloudEvent(ORDER_CREATED, OrderCreatedData);
 export type OrderCreated = v.InferOutput<typeof OrderCreated>;
+
+/** What an OrderCreated is made of: the order as written, amounts exact as text, `created_at` in ISO form. */
+export interface OrderCreatedSource {
+  order_id: string;
+  customer_id: string;
+  shipping_address: string;
+  total_amount: string;
+  created_at: string;
+  items: ReadonlyArray<{ product_id: string; quantity: number; price: string }>;
+}
+
+/**
+ * An order's OrderCreated: the event the API writes with the order, and the one `ops outbox
+ * republish` makes again from the stored order with its original `id` (the same text, byte for byte).
+ */
+export function orderCreatedOf(order: OrderCreatedSource, id?: string): OrderCreated {
+  return cloudEventOf({
+    id,
+    type: ORDER_CREATED,
+    source: EVENT_SOURCE,
+    time: order.created_at,
+    data: {
+      order_id: order.order_id,
+      customer_id: order.customer_id,
+      items: order.items.map((item) => ({ product_id: item.product_id, quantity: item.quantity, price: moneyToNumber(item.price) })),
+      total_amount: moneyToNumber(order.total_amount),
+      shipping_address: order.shipping_address,
+      created_at: order.created_at,
+    },
+  });
+}

@@ -1,17 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  EVENT_SOURCE,
   MAX_CENTS,
-  ORDER_CREATED,
   ValidationFailed,
-  cloudEventOf,
   formatCents,
   moneyToNumber,
+  orderCreatedOf,
   outboxRowOf,
   toCents,
   type Clock,
   type Db,
-  type OrderCreated,
 } from '@order-service/shared';
 import type { OrderCreatedResponse, PlaceOrderInput } from './order-schemas';
 import { createPriceCache, type PriceCache } from '../products/price-cache';
@@ -96,18 +93,13 @@ export async function placeOrder(db: Db, input: PlaceOrderInput, clock: Clock, o
 function newOrder(input: PlaceOrderInput, lines: PricedLine[], total: string, now: Date, options: PlaceOrderOptions) {
   const createdAt = now.toISOString();
   const orderId = randomUUID();
-  const event: OrderCreated = cloudEventOf({
-    type: ORDER_CREATED,
-    source: EVENT_SOURCE,
-    time: createdAt,
-    data: {
-      order_id: orderId,
-      customer_id: input.customer_id,
-      items: lines.map((line) => ({ product_id: line.product_id, quantity: line.quantity, price: moneyToNumber(line.price) })),
-      total_amount: moneyToNumber(total),
-      shipping_address: input.shipping_address,
-      created_at: createdAt,
-    },
+  const event = orderCreatedOf({
+    order_id: orderId,
+    customer_id: input.customer_id,
+    shipping_address: input.shipping_address,
+    total_amount: total,
+    created_at: createdAt,
+    items: lines,
   });
   return {
     rows: {
