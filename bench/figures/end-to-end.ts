@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { Topology } from '@order-service/shared';
 import { createChangeFeed } from '../lib/change-feed';
+import { LEAST_ORDER_SCRIPT } from '../lib/least-order';
+import { runPgbench } from '../lib/pgbench';
 import { addCpu, CpuMeter, isServiceCost } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { orderBody } from '../lib/fixtures';
@@ -231,6 +233,13 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       sustained = rate;
     }
 
+    // What one order's insert costs Postgres at this rate when nothing else runs: the fixed
+    // least-order script (figure 1's limit), at figure 6's rate and at 4 times it.
+    await env.only([]);
+    const leastOrderFloor = [];
+    for (const rate of [scale.e2eRate, scale.e2eRate * 4]) leastOrderFloor.push(await postgresCostAtRate(env, rate, scale.e2eStepSeconds));
+    progress(`figure 9: the least-order statement alone costs Postgres ${leastOrderFloor.map((f) => `${f.ms} ms per order at ${f.rate}/s`).join(', ')}`);
+
     const ordersMeasured = count * scale.runs;
     const perOrder = Object.fromEntries(
       Object.entries(cpu)
@@ -271,6 +280,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
               orders: ordersMeasured,
               wallSeconds: cpu.wallSeconds,
               msPerOrderByProcess: perOrder,
+              leastOrderPostgresMsPerOrder: leastOrderFloor,
               note:
                 'CPU (user + system) of each process during the figure 6 runs, divided by the orders they carried through ' +
                 'POST → relay → simulator → consumer → GET. Postgres is split by the service each backend serves, plus its own server processes; ' +
@@ -298,6 +308,25 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     await watcher;
     await Promise.all([notifyWaits.stop(), activity.stop()]);
   }
+}
+
+/**
+ * The Postgres CPU (its backends and its own processes) per transaction of the fixed least-order
+ * script, sent by pgbench at `rate` per second (open loop, 4 clients) while no service runs: what
+ * an order's insert costs Postgres at that rate, at the least. Measured while pgbench's sessions
+ * are open, so their start and end are left out.
+ */
+async function postgresCostAtRate(env: BenchEnvironment, rate: number, seconds: number): Promise<{ rate: number; ms: number }> {
+  const running = runPgbench({ databaseUrl: env.database.url, script: LEAST_ORDER_SCRIPT, protocol: 'prepared', clients: 4, rate, seconds: seconds + 2 });
+  await sleep(1_000);
+  const meter = await CpuMeter.start(env);
+  await sleep(seconds * 1_000);
+  const cpu = await meter.stop();
+  await running;
+  const postgres = Object.entries(cpu)
+    .filter(([group]) => group.startsWith('postgres'))
+    .reduce((sum, [, used]) => sum + used, 0);
+  return { rate, ms: Math.round(((postgres * 1000) / (rate * cpu.wallSeconds!)) * 1000) / 1000 };
 }
 
 /** The CPU seconds of every service and server in a measurement (not the bench's own). */

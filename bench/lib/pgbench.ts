@@ -20,6 +20,8 @@ export interface PgbenchOptions {
   seconds?: number;
   /** ... or this many transactions per client (-t). */
   transactionsPerClient?: number;
+  /** Transactions per second over all clients (-R), scheduled as an open loop; as fast as it can without. */
+  rate?: number;
   /** Log every transaction's latency (-l) and report p50/p99 too. */
   latencies?: boolean;
 }
@@ -47,6 +49,7 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
     const args = ['-n', '-M', options.protocol ?? 'extended', '-f', file, '-c', String(options.clients), '-j', String(Math.min(2, options.clients))];
     if (options.transactionsPerClient !== undefined) args.push('-t', String(options.transactionsPerClient));
     else args.push('-T', String(Math.max(1, Math.round(options.seconds ?? 10))));
+    if (options.rate !== undefined) args.push('-R', String(options.rate));
     for (const [name, value] of Object.entries(options.variables ?? {})) args.push('-D', `${name}=${value}`);
     if (options.latencies) args.push('-l', `--log-prefix=${path.join(dir, 'log')}`);
     args.push(options.databaseUrl);
