@@ -27,6 +27,8 @@ const FALLBACK_READ_MS = 500;
 /** Figure 6's bound, which figure 10 holds while it steps the rate up by RATE_STEP. */
 const E2E_P99_BOUND_MS = 100;
 const RATE_STEP = 100;
+/** How long figure 9's floor is measured at each rate. */
+const FLOOR_SECONDS = 3;
 
 /**
  * Figure 6: POST an order at a fixed rate (open loop, `e2eRate` per second) with every process
@@ -237,7 +239,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     // least-order script (figure 1's limit), at figure 6's rate and at 4 times it.
     await env.only([]);
     const leastOrderFloor = [];
-    for (const rate of [scale.e2eRate, scale.e2eRate * 4]) leastOrderFloor.push(await postgresCostAtRate(env, rate, scale.e2eStepSeconds));
+    for (const rate of [scale.e2eRate, scale.e2eRate * 4]) leastOrderFloor.push(await postgresCostAtRate(env, rate, FLOOR_SECONDS));
     progress(`figure 9: the least-order statement alone costs Postgres ${leastOrderFloor.map((f) => `${f.ms} ms per order at ${f.rate}/s`).join(', ')}`);
 
     const ordersMeasured = count * scale.runs;
@@ -317,8 +319,8 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
  * are open, so their start and end are left out.
  */
 async function postgresCostAtRate(env: BenchEnvironment, rate: number, seconds: number): Promise<{ rate: number; ms: number }> {
-  const running = runPgbench({ databaseUrl: env.database.url, script: LEAST_ORDER_SCRIPT, protocol: 'prepared', clients: 4, rate, seconds: seconds + 2 });
-  await sleep(1_000);
+  const running = runPgbench({ databaseUrl: env.database.url, script: LEAST_ORDER_SCRIPT, protocol: 'prepared', clients: 4, rate, seconds: seconds + 1 });
+  await sleep(500);
   const meter = await CpuMeter.start(env);
   await sleep(seconds * 1_000);
   const cpu = await meter.stop();
