@@ -10,6 +10,9 @@
 -- The record has no payload: an OrderCreated is made again from its order (`pnpm ops outbox
 -- republish`), with its original event id, so consumers deduplicate it. It is kept for
 -- RELAY_RETENTION_HOURS, as published rows were.
+--
+-- Stop the relays while this runs: it locks the outbox, and a relay of the earlier design fails to
+-- mark what it published meanwhile (those rows are published again: duplicates, never a loss).
 CREATE TABLE outbox_published (
   -- The outbox row's id, event and destination, as they were when it was published.
   id bigint NOT NULL,
@@ -23,7 +26,8 @@ CREATE TABLE outbox_published (
   created_at timestamptz NOT NULL,
   -- Publishes that got an answer, the confirmed one included.
   attempts integer NOT NULL,
-  published_at timestamptz NOT NULL DEFAULT now()
+  -- When the settle ran, just after the confirm (now() would be when the claim began).
+  published_at timestamptz NOT NULL DEFAULT statement_timestamp()
 );
 
 -- The rows published so far move to the record; then the outbox holds only pending and parked rows.

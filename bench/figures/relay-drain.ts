@@ -87,7 +87,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
       await sleep(50);
     }
     while (await anyPending()) {
-      if (Date.now() > deadline) throw new Error('the relay did not mark every published row before the deadline');
+      if (Date.now() > deadline) throw new Error('the relay did not settle every published row before the deadline');
       await sleep(5);
     }
     const rate = scale.backlog / ((performance.now() - committed) / 1000);

@@ -29,11 +29,13 @@ function positiveInt(value: string | boolean | undefined, name: string, fallback
   return Number(value);
 }
 
-/** A time given as an option: ISO 8601, or anything Date parses ('2026-12-03 10:15Z'). */
+/** An ISO 8601 time with its zone, so it means the same on every host ('2026-12-03T10:15:00Z', '2026-12-03 11:15+01:00'). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
 function instant(value: string | boolean | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
-  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
-  if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be a time, such as 2026-12-03T10:15:00Z`);
+  const date = typeof value === 'string' && INSTANT.test(value) ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be an ISO 8601 time with its zone, such as 2026-12-03T10:15:00Z`);
   return date;
 }
 
@@ -61,13 +63,15 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'outbox republish': {
-    usage: "outbox republish --since <time> [--until <time>]",
-    summary: 'put the OrderCreated events published in a window back in the outbox (after a broker lost confirmed messages)',
+    usage: 'outbox republish --since <time> [--until <time>]',
+    summary:
+      'after a broker lost messages it had confirmed: put the OrderCreated events published in [since, until) back in the outbox ' +
+      '(since: the oldest confirm the broker may have lost, earlier when in doubt; until: the loss, now by default)',
     options: { since: { type: 'string' }, until: { type: 'string' } },
     run: async (clients, _config, values) => {
       const since = instant(values.since, 'since');
-      if (!since) throw new UsageError('--since is required: when the broker lost the messages');
-      return (await import('./outbox')).republishPublished(clients.db(), { since, until: instant(values.until, 'until') ?? new Date() });
+      if (!since) throw new UsageError('--since is required: the oldest confirm the broker may have lost (earlier when in doubt: consumers deduplicate)');
+      return (await import('./outbox')).republishPublished(clients.db(), { since, until: instant(values.until, 'until') });
     },
   },
   'dlq list': {

@@ -84,66 +84,91 @@ export async function redriveParked(
   };
 }
 
-/** Records read, and events written back, per statement of `ops outbox republish`. */
+/** `ops outbox republish` reads its window a slice at a time (the records' BRIN index finds a slice), in pages of records by id. */
+const REPUBLISH_SLICE_MS = 10_000;
 const REPUBLISH_PAGE = 1_000;
 
 /**
  * `ops outbox republish --since T [--until T]`: for a broker that lost messages it had confirmed,
  * puts every OrderCreated the relays published in [since, until) back in the outbox. The outbox
  * keeps no payload once a row is published (outbox_published records the rest), so each event is
- * made again from its order, with its original event id and trace context: the same text, byte
- * for byte, and consumers deduplicate it by id. An event still in the outbox is left as it is.
- * Records are read in pages in id order, so any window takes the same memory.
+ * made again from its order, with its original event id and trace context: the same body, byte
+ * for byte, and consumers deduplicate it by id (its AMQP timestamp is the time it is put back).
+ * An event still in the outbox (pending or parked) is left as it is.
+ *
+ * The window ends at the database's clock when the command starts, at the latest: what it puts
+ * back is published and recorded again at once, and must not be read again. It is read in slices
+ * of time and pages of records, so a window of any length takes the same memory.
  */
-export async function republishPublished(db: Db, window: { since: Date; until: Date }): Promise<CommandResult> {
-  if (!(window.since < window.until)) throw new UsageError('--since must be before --until');
-  let after = '0';
+export async function republishPublished(db: Db, window: { since: Date; until?: Date }, pageSize = REPUBLISH_PAGE): Promise<CommandResult> {
+  const { rows: clock } = await sql<{ now: Date }>`SELECT statement_timestamp() AS now`.execute(db);
+  const now = clock[0]!.now;
+  const until = window.until && window.until < now ? window.until : now;
+  if (!(window.since < until)) throw new UsageError(`--since must be before --until (and before the database's time, ${now.toISOString()})`);
   let found = 0;
   let written = 0;
-  for (;;) {
-    const { rows } = await sql<{
-      id: string;
-      event_id: string;
-      traceparent: string | null;
-      tracestate: string | null;
-      order_id: string;
-      customer_id: string;
-      shipping_address: string;
-      total_amount: string;
-      created_at: Date;
-      items: Array<{ product_id: string; quantity: number; price: string }>;
-    }>`
-      SELECT p.id::text AS id, p.event_id, p.traceparent, p.tracestate,
-             o.order_id, o.customer_id, o.shipping_address, o.total_amount::text AS total_amount, o.created_at,
-             ${orderItemsOf(sql.ref('o.order_id'))} AS items
-        FROM outbox_published p JOIN orders o ON o.order_id = p.aggregate_id
-       WHERE p.event_type = ${ORDER_CREATED} AND p.published_at >= ${window.since} AND p.published_at < ${window.until}
-         AND p.id > ${after}::bigint
-       ORDER BY p.id
-       LIMIT ${REPUBLISH_PAGE}`.execute(db);
-    if (rows.length === 0) break;
-    found += rows.length;
-    after = rows.at(-1)!.id;
-    const events = rows.map((row) =>
-      outboxRowOf(orderCreatedOf({ ...row, created_at: row.created_at.toISOString() }, row.event_id), {
-        traceparent: row.traceparent ?? undefined,
-        tracestate: row.tracestate ?? undefined,
-      }),
-    );
-    // An event published twice in the window (republished before) is one event.
-    const inserted = await db
-      .insertInto('outbox')
-      .values(events)
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .executeTakeFirst();
-    written += Number(inserted.numInsertedOrUpdatedRows ?? 0);
+  let orderless = 0;
+  for (let from = window.since.getTime(); from < until.getTime(); from += REPUBLISH_SLICE_MS) {
+    const to = new Date(Math.min(from + REPUBLISH_SLICE_MS, until.getTime()));
+    for (let after = '0'; ; ) {
+      const { rows } = await sql<{
+        id: string;
+        event_id: string;
+        traceparent: string | null;
+        tracestate: string | null;
+        order_id: string | null;
+        customer_id: string;
+        shipping_address: string;
+        total_amount: string;
+        created_at: Date;
+        items: Array<{ product_id: string; quantity: number; price: string }>;
+      }>`
+        SELECT p.id::text AS id, p.event_id, p.traceparent, p.tracestate,
+               o.order_id, o.customer_id, o.shipping_address, o.total_amount::text AS total_amount, o.created_at,
+               ${orderItemsOf(sql.ref('o.order_id'))} AS items
+          FROM outbox_published p LEFT JOIN orders o ON o.order_id = p.aggregate_id
+         WHERE p.event_type = ${ORDER_CREATED} AND p.published_at >= ${new Date(from)} AND p.published_at < ${to}
+           AND p.id > ${after}::bigint
+         ORDER BY p.id
+         LIMIT ${pageSize}`.execute(db);
+      found += rows.length;
+      const events = rows.flatMap((row) =>
+        row.order_id === null
+          ? []
+          : [
+              outboxRowOf(orderCreatedOf({ ...row, order_id: row.order_id, created_at: row.created_at.toISOString() }, row.event_id), {
+                traceparent: row.traceparent ?? undefined,
+                tracestate: row.tracestate ?? undefined,
+              }),
+            ],
+      );
+      orderless += rows.length - events.length;
+      if (events.length > 0) {
+        const inserted = await db
+          .insertInto('outbox')
+          .values(events)
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .executeTakeFirst();
+        written += Number(inserted.numInsertedOrUpdatedRows ?? 0);
+      }
+      if (rows.length < pageSize) break;
+      after = rows.at(-1)!.id;
+    }
   }
   if (written > 0) await notifyOutbox(db);
-  const span = `between ${window.since.toISOString()} and ${window.until.toISOString()}`;
-  const text =
+  const span = `between ${window.since.toISOString()} and ${until.toISOString()}`;
+  const lines =
     found === 0
-      ? `No OrderCreated was published ${span} (or its record is past RELAY_RETENTION_HOURS).`
-      : `Put ${written} OrderCreated event(s) back in the outbox, published ${span} (${found} record(s) read; ` +
-        `${found - written} already waiting in the outbox). The relays were notified; watch them go out with: pnpm ops status`;
-  return { exitCode: ExitCode.ok, data: { since: window.since, until: window.until, records: found, republished: written }, text };
+      ? [`No OrderCreated was published ${span} (or its record is past RELAY_RETENTION_HOURS).`]
+      : [
+          `Put ${written} OrderCreated event(s) back in the outbox, of ${found} record(s) published ${span}.`,
+          ...(found - written - orderless > 0 ? [`${found - written - orderless} were in the outbox already (pending or parked), or recorded twice.`] : []),
+          ...(orderless > 0 ? [`${orderless} record(s) name an order that is not in the database: not republished.`] : []),
+          ...(written > 0 ? ['The relays were notified; watch them go out with: pnpm ops status'] : []),
+        ];
+  return {
+    exitCode: ExitCode.ok,
+    data: { since: window.since, until, records: found, republished: written, without_order: orderless },
+    text: lines.join('\n'),
+  };
 }

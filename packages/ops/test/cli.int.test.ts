@@ -198,19 +198,42 @@ describe('pnpm ops (the CLI as a child process)', function () {
       // Run twice, it writes nothing more: the events are already waiting.
       const twice = await runOps(['outbox', 'republish', '--since', since.toISOString()], env);
       expect(twice.code, twice.stderr).to.equal(0);
-      expect(twice.stdout).to.include('Put 0 OrderCreated event(s) back').and.include('2 already waiting');
+      expect(twice.stdout).to.include('Put 0 OrderCreated event(s) back').and.include('2 were in the outbox already');
       await database.db.deleteFrom('outbox').where('aggregate_id', 'in', [inWindow, traced]).execute();
     });
 
-    it('exits 2 without --since, or for a time it cannot read or an empty window', async () => {
+    it('reads its window in pages and slices: every record in [since, until) once, none after, and says which orders are gone', async () => {
+      const orders = [await placeOrder(), await placeOrder(), await placeOrder()];
+      const start = new Date(Date.now() - 3_600_000);
+      // One record per 25 s from `start` (across the 10 s slices), then one after `until`, and one whose order is gone.
+      for (const [index, orderId] of orders.entries()) await publish(orderId, new Date(start.getTime() + index * 25_000));
+      const later = await placeOrder();
+      await publish(later, new Date(start.getTime() + 120_000));
+      await database.db
+        .insertInto('outbox_published')
+        .values({ id: '999999999', event_id: randomUUID(), event_type: 'OrderCreated', aggregate_id: randomUUID(), exchange: 'orders', routing_key: 'order.created', created_at: start, attempts: 1, published_at: new Date(start.getTime() + 1_000) })
+        .execute();
+      const { republishPublished } = await import('../src/outbox');
+      const result = await republishPublished(database.db, { since: start, until: new Date(start.getTime() + 100_000) }, 1);
+      expect(result.data).to.include({ records: 4, republished: 3, without_order: 1 });
+      expect(result.text).to.include('1 record(s) name an order that is not in the database');
+      const back = await database.db.selectFrom('outbox').select('aggregate_id').where('aggregate_id', 'in', [...orders, later]).orderBy('id').execute();
+      expect(back.map((row) => row.aggregate_id)).to.deep.equal(orders);
+      await database.db.deleteFrom('outbox').where('aggregate_id', 'in', orders).execute();
+      await database.db.deleteFrom('outbox_published').where('id', '=', '999999999').execute();
+    });
+
+    it('exits 2 without --since, or for a time it cannot read, a time without its zone or an empty window', async () => {
       const runs = await Promise.all([
         runOps(['outbox', 'republish'], env),
         runOps(['outbox', 'republish', '--since', 'yesterday-ish'], env),
         runOps(['outbox', 'republish', '--since', '2026-12-03T10:00:00Z', '--until', '2026-12-03T09:00:00Z'], env),
+        runOps(['outbox', 'republish', '--since', '2026-12-03T10:00'], env),
       ]);
-      expect(runs.map((r) => r.code)).to.deep.equal([2, 2, 2]);
+      expect(runs.map((r) => r.code)).to.deep.equal([2, 2, 2, 2]);
       expect(runs[0]!.stderr).to.include('--since is required');
-      expect(runs[1]!.stderr).to.include('--since must be a time');
+      expect(runs[1]!.stderr).to.include('--since must be an ISO 8601 time');
+      expect(runs[3]!.stderr, 'a time without its zone').to.include('--since must be an ISO 8601 time');
       expect(runs[2]!.stderr).to.include('--since must be before --until');
     });
   });

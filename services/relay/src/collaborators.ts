@@ -12,8 +12,8 @@ import { createWakeup } from './wakeup';
  * How the relay's Postgres sessions behave, for main.ts and the relay tests alike:
  * - a claim is a transaction held while its batch is on the wire, so a relay that hangs longer
  *   than its lease loses it, and its rows go to another relay;
- * - the relay writes only marks (published, retry, parked) and deletes what retention allows. A
- *   mark lost in a Postgres crash makes its event go out again, which at-least-once allows
+ * - the relay writes only outcomes (a published row deleted and recorded, a retry, a park) and
+ *   deletes what retention allows. An outcome lost in a Postgres crash makes its event go out again, which at-least-once allows
  *   (consumers dedupe by event id), so its commits need not wait for the disk.
  */
 export function relaySessionOptions(settings: Pick<RelaySettings, 'leaseMs'>): Pick<DbOptions, 'idleInTransactionTimeoutMs' | 'asynchronousCommit'> {

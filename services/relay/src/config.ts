@@ -5,7 +5,7 @@ import { CommonEnv, envHttpPort, intSetting, numberSetting, type BackoffPolicy }
  * Test-only fault hooks: the relay SIGKILLs itself when a batch reaches this point, so the crash
  * and fault-injection suites can prove that nothing is lost. Never set it in production.
  * - `before-publish`: rows are claimed (leased) but nothing was sent.
- * - `after-confirm`: the broker confirmed the batch but its rows are not marked published yet.
+ * - `after-confirm`: the broker confirmed the batch but its rows are not settled (still in the outbox).
  */
 export const CRASH_POINTS = ['before-publish', 'after-confirm'] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];

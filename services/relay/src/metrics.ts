@@ -29,7 +29,7 @@ export function createRelayMetrics(db: Db, clock: Clock) {
 
   return {
     registry,
-    published: new Counter({ name: 'relay_published_total', help: 'Outbox rows confirmed by the broker and marked published', registers: [registry] }),
+    published: new Counter({ name: 'relay_published_total', help: 'Outbox rows confirmed by the broker and settled as published', registers: [registry] }),
     claims: new Counter({
       name: 'relay_claims_total',
       help: 'Claims made (each one transaction: BEGIN, the claim, and COMMIT after its batch), empty ones included: an idle relay costs these',

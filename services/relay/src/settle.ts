@@ -35,8 +35,8 @@ export interface SettledBatch {
 
 /**
  * One claimed batch from wire to table, inside the claim's transaction: publish it, then write
- * each row's outcome in one statement (published only after the broker confirmed it; the rest
- * back for a retry, or parked after its last attempt). The caller commits, then reports.
+ * each row's outcome (published, out of the outbox and into its record, only after the broker
+ * confirmed it; the rest back for a retry, or parked after its last attempt). The caller commits, then reports.
  */
 export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: ClaimedRow[]): Promise<SettledBatch> {
   const { publisher, settings } = deps;

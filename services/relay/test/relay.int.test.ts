@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -284,21 +285,38 @@ describe('relay (Postgres + RabbitMQ)', function () {
     await database.db.deleteFrom('outbox').execute();
   });
 
-  it('deletes the records of published rows past the retention, never a pending or parked row', async () => {
-    await insertEvents(database.db, 30);
+  it('deletes the records of published rows past the retention, never a younger record, a pending or a parked row', async () => {
+    const record = (hoursAgo: number) => ({
+      id: String(900_000_000 + hoursAgo),
+      event_id: randomUUID(),
+      event_type: 'OrderCreated',
+      aggregate_id: randomUUID(),
+      exchange: 'orders',
+      routing_key: 'order.created',
+      created_at: new Date(Date.now() - hoursAgo * 3_600_000),
+      attempts: 1,
+      published_at: new Date(Date.now() - hoursAgo * 3_600_000),
+    });
+    const [old, young] = [record(3), record(1)];
+    await database.db.insertInto('outbox_published').values([old, young]).execute();
     const parked = await insertOrderEvent(database.db);
     await database.db.updateTable('outbox').set({ parked_at: new Date() }).where('event_id', '=', parked.eventId).execute();
+    const pending = await insertOrderEvent(database.db);
     const relay = await startTestRelay({
       databaseUrl: database.url,
       rabbitUrl: vhost.url,
-      settings: { retentionMs: 0, retentionIntervalMs: 100 },
+      settings: { retentionMs: 2 * 3_600_000, retentionIntervalMs: 100 },
     });
     try {
-      await waitFor(async () => (await outboxState(database.db)).total === 1, { timeoutMs: 20_000, what: 'the records deleted' });
+      await waitFor(async () => (await publishedRecord(database.db, old.event_id)) === undefined, { timeoutMs: 20_000, what: 'the old record deleted' });
+      await waitFor(() => publishedRecord(database.db, pending.eventId), { what: 'the pending row published and recorded' });
+      expect(await publishedRecord(database.db, young.event_id), 'a record younger than the retention').to.not.equal(undefined);
       const left = await database.db.selectFrom('outbox').select(['event_id', 'parked_at']).execute();
       expect(left.map((row) => row.event_id)).to.deep.equal([parked.eventId]);
     } finally {
       await relay.stop();
+      await database.db.deleteFrom('outbox').execute();
+      await database.db.deleteFrom('outbox_published').where('event_id', 'in', [young.event_id, pending.eventId]).execute();
     }
   });
 });

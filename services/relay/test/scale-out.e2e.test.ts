@@ -58,7 +58,7 @@ describe('relay scale-out (three relay processes)', function () {
     expect(report.unexpected).to.deep.equal([]);
     expect(report.duplicates).to.deep.equal([]);
     expect(report.reordered).to.deep.equal([]);
-    // Each row was marked by exactly one relay (the counters move right after each marking UPDATE).
+    // Each row was settled by exactly one relay (the counters move right after each settle commits).
     const publishedPerRelay = () => Promise.all(relays.map(async (relay) => counter((await scrape(relay.port, '/metrics')).text, 'relay_published_total')));
     const perRelay = await waitFor(
       async () => {
