@@ -47,8 +47,11 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
     quietWaitsMs.push((await waitForQuietBroker(env)).waitedMs);
   };
 
+  // The bare publisher runs in this process: its own CPU per event, beside the relay's per process.
+  const bareCpuMicrosPerEvent: number[] = [];
   const bare = async () => {
     await purgeAndSettle();
+    const cpuBefore = process.cpuUsage();
     const seconds = await publishWindowed(publisher, scale.backlog, window, () => {
       const { body, eventId, orderId } = orderCreatedBody(payloadTemplate);
       const envelope = envelopeOf({
@@ -63,6 +66,8 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
       });
       return { envelope, body: Buffer.from(body) };
     });
+    const used = process.cpuUsage(cpuBefore);
+    bareCpuMicrosPerEvent.push(Math.round(((used.user + used.system) / scale.backlog) * 10) / 10);
     return scale.backlog / seconds;
   };
 
@@ -70,10 +75,11 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
   let lastActivity: unknown;
   const drain = async () => {
     await purgeAndSettle();
-    const meter = await CpuMeter.start(env);
     const activity = samplePgActivity(env.db, env.database.name, ['order-service-relay'], 50);
     const before = metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0;
     await insertOutboxBacklog(env.db, scale.backlog, payloadTemplate);
+    // From the commit on: the insert's own work (its backend, the WAL writer) is not the drain's.
+    const meter = await CpuMeter.start(env);
     const committed = performance.now();
     // The hint every writer sends after its commit, as the API does: without it the figure would
     // time the relay's idle poll (up to RELAY_POLL_INTERVAL_MS) instead of its drain.
@@ -120,6 +126,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
               queue: `${AUDIT_QUEUE} (quorum)`,
               brokerQuietAfterPurgeMs: quietWaitsMs,
               cpuSecondsDuringDrains: cpu,
+              barePublisherCpuMicrosPerEvent: bareCpuMicrosPerEvent,
               relaySessionsInLastDrain: lastActivity,
             },
           },
