@@ -66,9 +66,8 @@ describe('faults: the outbox under late and failed commits', () => {
       const lateId = await lateOrder;
       // The held row took its id first, so a relay reading "after the last id" would skip it for good.
       const { rows } = await sql<{ late_first: boolean }>`
-        WITH written AS (SELECT id, aggregate_id FROM outbox UNION ALL SELECT id, aggregate_id FROM outbox_published)
-        SELECT (SELECT id FROM written WHERE aggregate_id = ${lateId})
-             < (SELECT min(id) FROM written WHERE aggregate_id = ANY(${others}::uuid[])) AS late_first`.execute(db);
+        SELECT (SELECT id FROM outbox_events WHERE aggregate_id = ${lateId})
+             < (SELECT min(id) FROM outbox_events WHERE aggregate_id = ANY(${others}::uuid[])) AS late_first`.execute(db);
       expect(rows[0]?.late_first).to.equal(true);
       await waitFor(() => unaudited(system, [lateId]).length === 0, { timeoutMs: 30_000, what: 'the late order to be published' });
     });

@@ -10,10 +10,10 @@ const UUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /**
  * The order's outbox rows: those still in the outbox (pending, in flight or parked) and the records
- * of those published (outbox_published, until retention), in the order they were written.
+ * of those published (outbox_published, until retention), in the order they were written. The
+ * outbox_events view reads both in one snapshot: a row published meanwhile is shown once.
  */
 async function readOutboxRows(db: Db, orderId: string) {
-  // One statement, so one snapshot: a row published meanwhile is shown once, in one state or the other.
   const { rows } = await sql<{
     id: string;
     event_id: string;
@@ -31,14 +31,8 @@ async function readOutboxRows(db: Db, orderId: string) {
   }>`
     SELECT id::text AS id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
            next_attempt_at, locked_until, published_at, parked_at, last_error
-      FROM (SELECT id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
-                   next_attempt_at, locked_until, NULL::timestamptz AS published_at, parked_at, last_error
-              FROM outbox WHERE aggregate_id = ${orderId}
-            UNION ALL
-            SELECT id, event_id, event_type, exchange, routing_key, traceparent, created_at, attempts,
-                   NULL, NULL, published_at, NULL, NULL
-              FROM outbox_published WHERE aggregate_id = ${orderId}) AS written
-     ORDER BY written.id`.execute(db);
+      FROM outbox_events WHERE aggregate_id = ${orderId}
+     ORDER BY outbox_events.id`.execute(db);
   return rows;
 }
 

@@ -134,13 +134,12 @@ export interface AuditReport {
 /** Committed outbox rows against received messages: lost, unexpected, duplicated, reordered. */
 export async function auditReport(db: Db, audit: Audit, options: { exchange?: string } = {}): Promise<AuditReport> {
   // Every row written: those still in the outbox and the records of those published.
-  const exchange = options.exchange ?? Topology.ordersExchange;
   const rows = await db
-    .selectFrom('outbox')
-    .select(['id', 'event_id', 'aggregate_id'])
-    .where('exchange', '=', exchange)
-    .unionAll(db.selectFrom('outbox_published').select(['id', 'event_id', 'aggregate_id']).where('exchange', '=', exchange))
+    .selectFrom('outbox_events')
+    .select(['event_id', 'aggregate_id'])
+    .where('exchange', '=', options.exchange ?? Topology.ordersExchange)
     .orderBy('id')
+    .$narrowType<{ event_id: string; aggregate_id: string }>()
     .execute();
   const committed = new Set(rows.map((row) => row.event_id));
   const seen = new Map<string, number>();

@@ -29,9 +29,7 @@ export async function mark(system: FaultSystem): Promise<Mark> {
 /** The four numbers for the orders committed since `since` (unexpected is over the whole system). */
 export async function ledger(system: FaultSystem, since: Mark = new Set()): Promise<Ledger> {
   const { rows } = await sql<{ order_id: string; event_id: string | null; history: number; applied: number }>`
-    WITH events AS (SELECT DISTINCT ON (aggregate_id) aggregate_id AS order_id, event_id
-                      FROM (SELECT aggregate_id, id, event_id FROM outbox UNION ALL SELECT aggregate_id, id, event_id FROM outbox_published) AS written
-                     ORDER BY aggregate_id, id),
+    WITH events AS (SELECT DISTINCT ON (aggregate_id) aggregate_id AS order_id, event_id FROM outbox_events ORDER BY aggregate_id, id),
          history AS (SELECT order_id, count(*)::int AS n FROM order_status_history GROUP BY order_id),
          applied AS (SELECT order_id, count(*)::int AS n FROM processed_events WHERE outcome = 'applied' GROUP BY order_id)
     SELECT o.order_id, events.event_id, coalesce(history.n, 0) AS history, coalesce(applied.n, 0) AS applied

@@ -85,6 +85,25 @@ export interface Outbox {
   tracestate: string | null;
 }
 
+export interface OutboxEvents {
+  aggregate_id: string | null;
+  attempts: number | null;
+  created_at: Timestamp | null;
+  event_id: string | null;
+  event_type: string | null;
+  exchange: string | null;
+  id: Int8 | null;
+  last_error: string | null;
+  locked_until: Timestamp | null;
+  next_attempt_at: Timestamp | null;
+  parked_at: Timestamp | null;
+  payload: Json | null;
+  published_at: Timestamp | null;
+  routing_key: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
 export interface OutboxPublished {
   aggregate_id: string;
   attempts: number;
@@ -120,6 +139,7 @@ export interface DB {
   order_status_history: OrderStatusHistory;
   orders: Orders;
   outbox: Outbox;
+  outbox_events: OutboxEvents;
   outbox_published: OutboxPublished;
   processed_events: ProcessedEvents;
   products: Products;
