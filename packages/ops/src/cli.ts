@@ -34,7 +34,7 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:
 
 function instant(value: string | boolean | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
-  const date = typeof value === 'string' && INSTANT.test(value) ? new Date(value) : new Date(NaN);
+  const date = new Date(typeof value === 'string' && INSTANT.test(value) ? value : NaN);
   if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be an ISO 8601 time with its zone, such as 2026-12-03T10:15:00Z`);
   return date;
 }

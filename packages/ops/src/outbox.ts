@@ -88,6 +88,41 @@ export async function redriveParked(
 const REPUBLISH_SLICE_MS = 10_000;
 const REPUBLISH_PAGE = 1_000;
 
+/** One page of a slice of `ops outbox republish`: up to `pageSize` records with ids above `after`, their events put back. */
+async function republishPage(db: Db, slice: { from: Date; to: Date }, after: string, pageSize: number) {
+  const { rows } = await sql<{
+    id: string;
+    event_id: string;
+    traceparent: string | null;
+    tracestate: string | null;
+    order_id: string | null;
+    customer_id: string;
+    shipping_address: string;
+    total_amount: string;
+    created_at: Date;
+    items: Array<{ product_id: string; quantity: number; price: string }>;
+  }>`
+    SELECT p.id::text AS id, p.event_id, p.traceparent, p.tracestate,
+           o.order_id, o.customer_id, o.shipping_address, o.total_amount::text AS total_amount, o.created_at,
+           ${orderItemsOf(sql.ref('o.order_id'))} AS items
+      FROM outbox_published p LEFT JOIN orders o ON o.order_id = p.aggregate_id
+     WHERE p.event_type = ${ORDER_CREATED} AND p.published_at >= ${slice.from} AND p.published_at < ${slice.to}
+       AND p.id > ${after}::bigint
+     ORDER BY p.id
+     LIMIT ${pageSize}`.execute(db);
+  const events = rows
+    .filter((row) => row.order_id !== null)
+    .map((row) =>
+      outboxRowOf(orderCreatedOf({ ...row, order_id: row.order_id!, created_at: row.created_at.toISOString() }, row.event_id), {
+        traceparent: row.traceparent ?? undefined,
+        tracestate: row.tracestate ?? undefined,
+      }),
+    );
+  const inserted =
+    events.length === 0 ? undefined : await db.insertInto('outbox').values(events).onConflict((oc) => oc.column('event_id').doNothing()).executeTakeFirst();
+  return { read: rows.length, written: Number(inserted?.numInsertedOrUpdatedRows ?? 0), orderless: rows.length - events.length, lastId: rows.at(-1)?.id };
+}
+
 /**
  * `ops outbox republish --since T [--until T]`: for a broker that lost messages it had confirmed,
  * puts every OrderCreated the relays published in [since, until) back in the outbox. The outbox
@@ -109,50 +144,14 @@ export async function republishPublished(db: Db, window: { since: Date; until?: 
   let written = 0;
   let orderless = 0;
   for (let from = window.since.getTime(); from < until.getTime(); from += REPUBLISH_SLICE_MS) {
-    const to = new Date(Math.min(from + REPUBLISH_SLICE_MS, until.getTime()));
+    const slice = { from: new Date(from), to: new Date(Math.min(from + REPUBLISH_SLICE_MS, until.getTime())) };
     for (let after = '0'; ; ) {
-      const { rows } = await sql<{
-        id: string;
-        event_id: string;
-        traceparent: string | null;
-        tracestate: string | null;
-        order_id: string | null;
-        customer_id: string;
-        shipping_address: string;
-        total_amount: string;
-        created_at: Date;
-        items: Array<{ product_id: string; quantity: number; price: string }>;
-      }>`
-        SELECT p.id::text AS id, p.event_id, p.traceparent, p.tracestate,
-               o.order_id, o.customer_id, o.shipping_address, o.total_amount::text AS total_amount, o.created_at,
-               ${orderItemsOf(sql.ref('o.order_id'))} AS items
-          FROM outbox_published p LEFT JOIN orders o ON o.order_id = p.aggregate_id
-         WHERE p.event_type = ${ORDER_CREATED} AND p.published_at >= ${new Date(from)} AND p.published_at < ${to}
-           AND p.id > ${after}::bigint
-         ORDER BY p.id
-         LIMIT ${pageSize}`.execute(db);
-      found += rows.length;
-      const events = rows.flatMap((row) =>
-        row.order_id === null
-          ? []
-          : [
-              outboxRowOf(orderCreatedOf({ ...row, order_id: row.order_id, created_at: row.created_at.toISOString() }, row.event_id), {
-                traceparent: row.traceparent ?? undefined,
-                tracestate: row.tracestate ?? undefined,
-              }),
-            ],
-      );
-      orderless += rows.length - events.length;
-      if (events.length > 0) {
-        const inserted = await db
-          .insertInto('outbox')
-          .values(events)
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .executeTakeFirst();
-        written += Number(inserted.numInsertedOrUpdatedRows ?? 0);
-      }
-      if (rows.length < pageSize) break;
-      after = rows.at(-1)!.id;
+      const page = await republishPage(db, slice, after, pageSize);
+      found += page.read;
+      written += page.written;
+      orderless += page.orderless;
+      if (page.read < pageSize) break;
+      after = page.lastId!;
     }
   }
   if (written > 0) await notifyOutbox(db);

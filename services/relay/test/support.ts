@@ -206,15 +206,18 @@ export async function startTestRelay(options: {
   };
 }
 
-/** Counts outbox rows by state: published ones are the records the relay left in outbox_published. */
+/** Counts outbox rows by state (outbox_events: published ones are the records the relay left). */
 export async function outboxState(db: Db) {
-  const { rows } = await sql<{ published: string; parked: string; pending: string }>`
-    SELECT (SELECT count(*) FROM outbox_published) AS published,
-           count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
-           count(*) FILTER (WHERE parked_at IS NULL) AS pending
-    FROM outbox`.execute(db);
-  const [published, parked, pending] = [rows[0]!.published, rows[0]!.parked, rows[0]!.pending].map(Number) as [number, number, number];
-  return { total: published + parked + pending, published, parked, pending };
+  const row = await db
+    .selectFrom('outbox_events')
+    .select([
+      sql<string>`count(*)`.as('total'),
+      sql<string>`count(*) FILTER (WHERE published_at IS NOT NULL)`.as('published'),
+      sql<string>`count(*) FILTER (WHERE parked_at IS NOT NULL)`.as('parked'),
+      sql<string>`count(*) FILTER (WHERE published_at IS NULL AND parked_at IS NULL)`.as('pending'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { total: Number(row.total), published: Number(row.published), parked: Number(row.parked), pending: Number(row.pending) };
 }
 
 /** The record the relay left of a published row, by its event id (undefined while it is unpublished). */
