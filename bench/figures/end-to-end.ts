@@ -12,7 +12,7 @@ import type { Scale } from '../lib/options';
 import { samplePgActivity } from '../lib/pg-activity';
 import { sleep } from '../lib/processes';
 import { progress } from '../lib/progress';
-import { histogram, scrape } from '../lib/prometheus';
+import { histogram, metricValue, scrape } from '../lib/prometheus';
 import { bucketDelta, histogramQuantile, quantile } from '../lib/stats';
 import { distribution, measured, type Run } from '../report/results';
 import { FIGURES } from './meta';
@@ -40,7 +40,7 @@ const FLOOR_SECONDS = 3;
  */
 export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Promise<FigureOutput> {
   await env.resetTables();
-  const { api, consumer } = await env.only(['api', 'relay', 'consumer', 'simulator'], {
+  const { api, relay, consumer } = await env.only(['api', 'relay', 'consumer', 'simulator'], {
     env: { simulator: { SIMULATOR_DELAY_MS: '0', SIMULATOR_SUCCESS_RATIO: '1' } },
   });
   const port = api!.port;
@@ -124,6 +124,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     let firstError: string | undefined;
     const meter = await CpuMeter.start(env);
     const before = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
+    const claimsBefore = metricValue(await scrape(relay!.port), 'relay_claims_total') ?? 0;
     const started = performance.now();
     const result = await openLoop(rate, count, async (_index, scheduledAt) => {
       try {
@@ -136,6 +137,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     const cpu = await meter.stop();
     const after = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
     const delta = after ? bucketDelta(after, before) : undefined;
+    const claims = (metricValue(await scrape(relay!.port), 'relay_claims_total') ?? 0) - claimsBefore;
     return {
       latencies,
       failures: result.failures,
@@ -143,6 +145,8 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       cpu,
       // The rate POSTs actually completed at: below the offered rate, the API fell behind and queued.
       completedPerSecond: Math.round(count / ((lastPost - started) / 1000)),
+      // Each claim is a transaction (BEGIN, the claim, COMMIT after its batch), empty or not.
+      relayClaimsPerOrder: Math.round((claims / count) * 100) / 100,
       consumerApplied: delta && { p50: histogramQuantile(delta, 0.5) * 1000, p99: histogramQuantile(delta, 0.99) * 1000 },
       postP50Ms: quantile(stages.postMs.slice(firstStage.post), 0.5),
       postP99Ms: quantile(stages.postMs.slice(firstStage.post), 0.99),
@@ -173,6 +177,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     let firstError: string | undefined;
     const cpu: Record<string, number> = {};
     const completed: number[] = [];
+    const claimsPerOrder: number[] = [];
     const consumerApplied: Array<{ p50: number; p99: number }> = [];
     for (let i = 1; i <= scale.runs; i++) {
       const run = await runAt(scale.e2eRate, count);
@@ -180,6 +185,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       firstError ??= run.firstError;
       addCpu(cpu, run.cpu);
       completed.push(run.completedPerSecond);
+      claimsPerOrder.push(run.relayClaimsPerOrder);
       if (run.consumerApplied) consumerApplied.push(run.consumerApplied);
       if (run.latencies.length === 0) throw new Error(`no order became visible as PROCESSING: ${firstError}`);
       all.push(...run.latencies);
@@ -204,6 +210,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       failures: number;
       firstError: string | null;
       completedPerSecond: number;
+      relayClaimsPerOrder: number;
       cpuMsPerOrder: number;
     }> = [];
     let sustained = 0;
@@ -221,6 +228,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
         failures: run.failures,
         firstError: run.firstError ?? null,
         completedPerSecond: run.completedPerSecond,
+        relayClaimsPerOrder: run.relayClaimsPerOrder,
         cpuMsPerOrder,
       });
       const held = run.failures === 0 && run.latencies.length === stepCount && run.p99Ms <= E2E_P99_BOUND_MS && run.completedPerSecond >= rate * 0.95;
@@ -266,6 +274,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
               appliedInPostgresP99Ms: quantile(stages.appliedMs, 0.99),
               consumerOrderToAppliedHistogramMs: consumerApplied,
               postsCompletedPerSecond: completed,
+              relayClaimsPerOrder: claimsPerOrder,
               readsPerOrder: Math.round((reads / (count * scale.runs)) * 10) / 10,
               cpuSeconds: cpu,
               notifyLockWaits: await notifyWaits.stop(),
