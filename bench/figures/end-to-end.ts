@@ -12,7 +12,7 @@ import type { Scale } from '../lib/options';
 import { samplePgActivity } from '../lib/pg-activity';
 import { sleep } from '../lib/processes';
 import { progress } from '../lib/progress';
-import { histogram, metricValue, scrape } from '../lib/prometheus';
+import { histogram, metricValue, scrape, type Scrape } from '../lib/prometheus';
 import { bucketDelta, histogramQuantile, quantile } from '../lib/stats';
 import { distribution, measured, type Run } from '../report/results';
 import { FIGURES } from './meta';
@@ -122,9 +122,9 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
     const latencies: number[] = [];
     const firstStage = { post: stages.postMs.length, applied: stages.appliedMs.length, reads: stages.readsPerOrder.length };
     let firstError: string | undefined;
+    // Scraped before the meter starts: serving /metrics is not part of what an order costs.
+    const [consumerBefore, relayBefore] = await Promise.all([scrape(consumer!.port), scrape(relay!.port)]);
     const meter = await CpuMeter.start(env);
-    const before = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
-    const claimsBefore = metricValue(await scrape(relay!.port), 'relay_claims_total') ?? 0;
     const started = performance.now();
     const result = await openLoop(rate, count, async (_index, scheduledAt) => {
       try {
@@ -135,9 +135,11 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       }
     });
     const cpu = await meter.stop();
-    const after = histogram(await scrape(consumer!.port), 'consumer_order_to_applied_seconds');
-    const delta = after ? bucketDelta(after, before) : undefined;
-    const claims = (metricValue(await scrape(relay!.port), 'relay_claims_total') ?? 0) - claimsBefore;
+    const [consumerAfter, relayAfter] = await Promise.all([scrape(consumer!.port), scrape(relay!.port)]);
+    const applied = (metrics: Scrape) => histogram(metrics, 'consumer_order_to_applied_seconds');
+    const after = applied(consumerAfter);
+    const delta = after ? bucketDelta(after, applied(consumerBefore)) : undefined;
+    const claims = (metricValue(relayAfter, 'relay_claims_total') ?? 0) - (metricValue(relayBefore, 'relay_claims_total') ?? 0);
     return {
       latencies,
       failures: result.failures,
@@ -145,7 +147,7 @@ export async function measureEndToEnd(env: BenchEnvironment, scale: Scale): Prom
       cpu,
       // The rate POSTs actually completed at: below the offered rate, the API fell behind and queued.
       completedPerSecond: Math.round(count / ((lastPost - started) / 1000)),
-      // Each claim is a transaction (BEGIN, the claim, COMMIT after its batch), empty or not.
+      // Empty claims included: each is a transaction of its own.
       relayClaimsPerOrder: Math.round((claims / count) * 100) / 100,
       consumerApplied: delta && { p50: histogramQuantile(delta, 0.5) * 1000, p99: histogramQuantile(delta, 0.99) * 1000 },
       postP50Ms: quantile(stages.postMs.slice(firstStage.post), 0.5),
