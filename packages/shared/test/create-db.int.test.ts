@@ -4,11 +4,11 @@ import { createDb } from '@order-service/shared';
 import { BASE_DATABASE_URL } from '@order-service/testkit';
 
 describe('createDb', () => {
-  const setting = async (options: { asynchronousCommit?: boolean }) => {
+  const setting = async (options: { asynchronousCommit?: boolean; planOnce?: boolean }, name = 'synchronous_commit') => {
     const db = createDb(BASE_DATABASE_URL, { max: 1, applicationName: 'create-db-test', ...options });
     try {
-      const { rows } = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db);
-      return rows[0]!.synchronous_commit;
+      const { rows } = await sql<{ setting: string }>`select current_setting(${name}) as setting`.execute(db);
+      return rows[0]!.setting;
     } finally {
       await db.destroy();
     }
@@ -20,5 +20,12 @@ describe('createDb', () => {
 
   it('commits without waiting for the disk when asked (the relay, whose marks may be lost in a crash)', async () => {
     expect(await setting({ asynchronousCommit: true })).to.equal('off');
+  });
+
+  it('plans as Postgres chooses and may scan tables unless asked to plan once', async () => {
+    expect(await setting({}, 'plan_cache_mode')).to.equal('auto');
+    expect(await setting({}, 'enable_seqscan')).to.equal('on');
+    expect(await setting({ planOnce: true }, 'plan_cache_mode')).to.equal('force_generic_plan');
+    expect(await setting({ planOnce: true }, 'enable_seqscan')).to.equal('off');
   });
 });

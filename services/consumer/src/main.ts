@@ -11,6 +11,8 @@ await boot(ConsumerEnv, { name: 'consumer', service: 'order-service-consumer' },
   const db = createDb(config.DATABASE_URL, {
     max: config.DB_POOL_MAX,
     applicationName: 'order-service-consumer',
+    // Its statement is planned once for all calls: see APPLY_PAYMENTS.
+    planOnce: true,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
   });
   const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });

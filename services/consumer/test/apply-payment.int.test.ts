@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -5,9 +6,17 @@ import * as v from 'valibot';
 import { PaymentProcessed, createDb, findOrderWithItems, type Db } from '@order-service/shared';
 import { createTestDatabase, waitFor, type TestDatabase } from '@order-service/testkit';
 import { createApplyBatcher } from '../src/apply-batcher';
-import { applyPayment, applyPayments } from '../src/apply-payment';
+import { APPLY_PAYMENTS, applyPayment, applyPayments } from '../src/apply-payment';
 import { pruneInbox } from '../src/retention';
 import { insertOrder, paymentEvent } from './support';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
 
 describe('applyPayment (one statement: inbox + status + history)', function () {
   this.timeout(30_000);
@@ -126,6 +135,59 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
     await applyPayment(database.db, event);
     const again = await applyPayment(database.db, { ...event, data: { ...event.data, amount: 99 } });
     expect(again).to.deep.equal({ outcome: 'duplicate', version: 2 });
+  });
+
+  /**
+   * The tables that the plan of APPLY_PAYMENTS a session made while they were small reads more
+   * than a few rows of, once they have grown: the plan is made by a first call, the tables grow
+   * by 2,000 orders, and a second call applies one payment.
+   */
+  async function tablesReadBeyondTheCall(options: { planOnce?: boolean }): Promise<string[]> {
+    const session = createDb(database.url, { max: 1, applicationName: 'apply-plan', ...options });
+    const call = (orderId: string, explain = '') =>
+      sql.raw(`${explain} EXECUTE apply_plan(ARRAY[gen_random_uuid()], ARRAY['${orderId}'::uuid], ARRAY['PaymentProcessed'],
+        ARRAY['PROCESSING'], ARRAY['pay-1'], ARRAY[NULL::text], ARRAY[10.00])`);
+    try {
+      // The plan a prepared statement settles on, one for every call (planOnce's, or forced here).
+      await sql`SET plan_cache_mode = force_generic_plan`.execute(session);
+      await sql.raw(`PREPARE apply_plan AS ${APPLY_PAYMENTS}`).execute(session);
+      // Statistics of small tables, as autovacuum takes them soon after a deploy.
+      await sql`ANALYZE orders, order_items, processed_events`.execute(session);
+      await call(randomUUID()).execute(session);
+      await sql`BEGIN`.execute(session);
+      try {
+        await sql`
+          WITH grown AS (
+            INSERT INTO orders (order_id, customer_id, shipping_address, total_amount)
+            SELECT gen_random_uuid(), gen_random_uuid(), 'Grown', 10.00 FROM generate_series(1, 2000)
+            RETURNING order_id
+          )
+          INSERT INTO processed_events (event_id, event_type, order_id, outcome)
+          SELECT gen_random_uuid(), 'PaymentProcessed', order_id, 'applied' FROM grown`.execute(session);
+        const orderId = randomUUID();
+        await sql`INSERT INTO orders (order_id, customer_id, shipping_address, total_amount)
+                  VALUES (${orderId}, gen_random_uuid(), 'Paid', 10.00)`.execute(session);
+        const { rows } = await call(orderId, 'EXPLAIN (ANALYZE, FORMAT JSON)').execute(session);
+        const plan = (rows[0] as { 'QUERY PLAN': Array<{ Plan: PlanNode }> })['QUERY PLAN'][0]!.Plan;
+        const beyond = new Set<string>();
+        const walk = (node: PlanNode) => {
+          if (node['Relation Name'] && node['Actual Rows'] * node['Actual Loops'] > 10) beyond.add(node['Relation Name']);
+          node.Plans?.forEach(walk);
+        };
+        walk(plan);
+        return [...beyond].sort();
+      } finally {
+        await sql`ROLLBACK`.execute(session);
+      }
+    } finally {
+      await session.destroy();
+    }
+  }
+
+  it('plans its statement once, by key: the plan made while the tables were small still reads only the rows of the call as they grow', async () => {
+    // The control: the plan Postgres makes here without the session's rules scans the orders whole.
+    expect(await tablesReadBeyondTheCall({})).to.have.length.above(0);
+    expect(await tablesReadBeyondTheCall({ planOnce: true })).to.deep.equal([]);
   });
 
   describe('in batches', () => {

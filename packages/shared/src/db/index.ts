@@ -22,6 +22,15 @@ export interface DbOptions {
    * marks, whose loss means an event is published again, which at-least-once delivery allows.
    */
   asynchronousCommit?: boolean;
+  /**
+   * Plan each prepared statement once, for all its calls (`plan_cache_mode = force_generic_plan`),
+   * and read tables by index wherever an index serves (`enable_seqscan = off`). For a process whose
+   * hot statement is large and made of keyed lookups: planning it each call costs Postgres more than
+   * running it, and Postgres, left to choose, re-plans it on every call. A plan made once must not
+   * depend on how large the tables were then: made while they were small, it would scan or hash
+   * them whole on every call as they grow, until autovacuum analyzes them, up to a minute later.
+   */
+  planOnce?: boolean;
 }
 
 export const QUERY_READ_TIMEOUT = 'Query read timeout';
@@ -63,7 +72,13 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     // While a statement runs (or waits on a lock), the server checks every second that its client
     // is still there, and cancels the statement if not: a request whose connection died stores
     // nothing, even when it is a lone statement that would otherwise commit on its own.
-    options: `-c client_connection_check_interval=1000${options.asynchronousCommit ? ' -c synchronous_commit=off' : ''}`,
+    options: [
+      '-c client_connection_check_interval=1000',
+      options.asynchronousCommit ? '-c synchronous_commit=off' : '',
+      options.planOnce ? '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
