@@ -9,20 +9,35 @@ interface Waiting {
 
 export type ApplyFn = (event: PaymentProcessed) => Promise<ApplyResult>;
 
+/** How events in hand are gathered into statements. */
+export interface BatchLimits {
+  /** The most events one statement carries. */
+  maxBatch: number;
+  /**
+   * How long the first event in hand waits for others to share its statement (0: until the end of
+   * this turn of the event loop only). A full batch goes at once.
+   */
+  waitMs: number;
+}
+
 /**
- * Micro-batching in front of applyPayments: events handed in during one turn of the event loop
- * are applied together, one statement per batch of up to `maxBatch`, which saves most of the
- * per-event round trips and commits when a backlog drains. A lone event is applied on its own at
- * once, so a quiet consumer adds no latency.
+ * Micro-batching in front of applyPayments: the events handed in while the first of them waits
+ * (`waitMs`) are applied together, one statement per batch of up to `maxBatch`, which saves most
+ * of the per-event round trips and commits. The relay publishes the orders it claims together,
+ * and their payments come back a few at a time over a millisecond or two: in figure 6 (200
+ * orders/s) a statement carried 2.2 events when only the events of one turn of the event loop
+ * went together, 3.2 with a 1 ms wait, 4.0 with 3 ms, and the consumer's Postgres CPU per order
+ * fell by about a third.
  *
  * Each caller still gets its own event's result or error: a failed batch is retried event by
  * event, so one event that cannot be written never takes its batch-mates down with it.
  * A batch never holds two events for one order (or with one id): those wait for the next round.
  * Ids are compared as the schema normalised them (lower case), as Postgres compares them.
  */
-export function createApplyBatcher(db: Db, maxBatch: number): ApplyFn {
+export function createApplyBatcher(db: Db, { maxBatch, waitMs }: BatchLimits): ApplyFn {
   let waiting: Waiting[] = [];
-  let scheduled = false;
+  /** Cancels the flush scheduled for the events waiting; unset while none wait. */
+  let cancelScheduled: (() => void) | undefined;
 
   async function runBatch(batch: Waiting[]) {
     let results: ApplyResult[];
@@ -61,17 +76,28 @@ export function createApplyBatcher(db: Db, maxBatch: number): ApplyFn {
     }
   }
 
+  function flushWaiting() {
+    cancelScheduled?.();
+    cancelScheduled = undefined;
+    const items = waiting;
+    waiting = [];
+    void flush(items);
+  }
+
+  function scheduleFlush() {
+    if (waitMs > 0) {
+      const timer = setTimeout(flushWaiting, waitMs);
+      return () => clearTimeout(timer);
+    }
+    // After the I/O callbacks of this turn: every message that arrived with this one joins it.
+    const immediate = setImmediate(flushWaiting);
+    return () => clearImmediate(immediate);
+  }
+
   return (event) =>
     new Promise<ApplyResult>((resolve, reject) => {
       waiting.push({ event, resolve, reject });
-      if (scheduled) return;
-      scheduled = true;
-      // After the I/O callbacks of this turn: every message that arrived with this one joins it.
-      setImmediate(() => {
-        scheduled = false;
-        const items = waiting;
-        waiting = [];
-        void flush(items);
-      });
+      if (waiting.length >= maxBatch) flushWaiting();
+      else cancelScheduled ??= scheduleFlush();
     });
 }

@@ -19,6 +19,11 @@ export const ConsumerEnv = v.object({
   /** Most events applied per statement while a backlog drains (see apply-batcher.ts); 1 turns batching off. */
   CONSUMER_BATCH_SIZE: intSetting({ default: 50, min: 1, max: 1_000, description: 'most events applied per statement while a backlog drains; `1` turns batching off' }),
   /**
+   * How long the first event in hand waits for others to share its statement (see apply-batcher.ts):
+   * the payments of the orders one relay claim published arrive within a millisecond or two.
+   */
+  CONSUMER_BATCH_WAIT_MS: intSetting({ default: 2, min: 0, max: 1_000, description: 'how long the first event in hand waits for others to share its statement; `0`: only those that arrived with it' }),
+  /**
    * Deliveries of one message that may fail transiently (Postgres down, a deadlock) before it
    * is dead-lettered. Must stay below the queue's broker-side delivery limit (see topology.ts).
    */

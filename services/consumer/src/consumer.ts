@@ -41,6 +41,7 @@ export interface PaymentConsumerDeps {
     | 'CONSUMER_RETRY_MAX_DELAY_MS'
     | 'CONSUMER_UNKNOWN_ORDER_GRACE_MS'
     | 'CONSUMER_BATCH_SIZE'
+    | 'CONSUMER_BATCH_WAIT_MS'
     | 'CONSUMER_MAX_BODY_BYTES'
     | 'CONSUMER_MAX_HEADER_BYTES'
   >;
@@ -61,7 +62,11 @@ export type PaymentConsumer = DeclaredConsumer;
 export function startPaymentConsumer(deps: PaymentConsumerDeps): PaymentConsumer {
   const { connection, db, cache, logger, metrics, clock, config } = deps;
   const republisher = createRepublisher(connection, clock);
-  const apply = createApplyBatcher(db, config.CONSUMER_BATCH_SIZE);
+  // A batch cannot grow past the messages handled at once: one that size goes without waiting.
+  const apply = createApplyBatcher(db, {
+    maxBatch: Math.min(config.CONSUMER_BATCH_SIZE, config.CONSUMER_CONCURRENCY),
+    waitMs: config.CONSUMER_BATCH_WAIT_MS,
+  });
   const stopping = new AbortController();
   const limits: MessageLimits = { maxBodyBytes: config.CONSUMER_MAX_BODY_BYTES, maxHeaderBytes: config.CONSUMER_MAX_HEADER_BYTES };
 

@@ -231,7 +231,7 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
     });
 
     it('ids that differ only in letter case are one event: one applies, the other is a duplicate', async () => {
-      const apply = createApplyBatcher(database.db, 50);
+      const apply = createApplyBatcher(database.db, { maxBatch: 50, waitMs: 0 });
       const orderId = await insertOrder(database.db);
       const lower = paymentEvent(orderId, 'SUCCEEDED');
       const upper = v.parse(PaymentProcessed, { ...paymentEvent(orderId.toUpperCase(), 'FAILED'), id: lower.id.toUpperCase() });
@@ -254,8 +254,26 @@ describe('applyPayment (one statement: inbox + status + history)', function () {
       expect(history).to.have.length(10);
     });
 
+    it('the batcher lets the first event wait for others to share its statement, and sends a full batch at once', async () => {
+      const processedAt = async (orderId: string) =>
+        (await database.db.selectFrom('processed_events').select('processed_at').where('order_id', '=', orderId).executeTakeFirstOrThrow()).processed_at.getTime();
+      const [first, second, third, fourth] = await Promise.all(Array.from({ length: 4 }, () => insertOrder(database.db)));
+
+      const waiting = createApplyBatcher(database.db, { maxBatch: 50, waitMs: 200 });
+      const early = waiting(paymentEvent(first!, 'SUCCEEDED'));
+      // A payment that comes a few milliseconds later joins the first one's statement (one transaction: one now()).
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await Promise.all([early, waiting(paymentEvent(second!, 'SUCCEEDED'))]);
+      expect(await processedAt(second!)).to.equal(await processedAt(first!));
+
+      // With a wait longer than the test's timeout, only a full batch can be applied in time.
+      const full = createApplyBatcher(database.db, { maxBatch: 2, waitMs: 600_000 });
+      const outcomes = await Promise.all([full(paymentEvent(third!, 'SUCCEEDED')), full(paymentEvent(fourth!, 'SUCCEEDED'))]);
+      expect(outcomes.map((result) => result.outcome)).to.deep.equal(['applied', 'applied']);
+    });
+
     it('the batcher keeps one event per order per statement, and isolates an event that cannot be written', async () => {
-      const apply = createApplyBatcher(database.db, 50);
+      const apply = createApplyBatcher(database.db, { maxBatch: 50, waitMs: 0 });
       const orderId = await insertOrder(database.db);
       const others = await Promise.all(Array.from({ length: 5 }, () => insertOrder(database.db)));
       const broken = { ...paymentEvent(others[0]!, 'FAILED'), data: { ...paymentEvent(others[0]!, 'FAILED').data, order_id: 'not-a-uuid' } };
