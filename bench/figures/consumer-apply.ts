@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { ConsumerEnv } from '@order-service/consumer/config';
+import { CONSUMER_SESSION, ConsumerEnv } from '@order-service/consumer/config';
 import { declarePaymentTopology, loadConfig, paymentEnvelope } from '@order-service/shared';
 import { publishWindowed } from '../lib/amqp';
 import { addCpu, CpuMeter } from '../lib/cpu';
@@ -19,8 +19,9 @@ import type { FigureOutput } from './types';
 /**
  * Figure 5: the consumer's apply rate over `scale.payments` PaymentProcessed events queued
  * while it was stopped (from its first applied event to its last), divided by pgbench running
- * the consumer's own statement (captured from applyPayment) with as many clients as the
- * consumer has concurrent handlers, over as many PENDING orders.
+ * the consumer's own statement (captured from applyPayment, prepared as the consumer prepares it,
+ * in sessions set as the consumer's) with as many clients as the consumer has concurrent
+ * handlers, over as many PENDING orders.
  */
 export async function measureConsumerApply(env: BenchEnvironment, scale: Scale): Promise<FigureOutput> {
   await env.resetTables();
@@ -42,6 +43,8 @@ export async function measureConsumerApply(env: BenchEnvironment, scale: Scale):
       databaseUrl: env.database.url,
       script,
       variables: { ...variables, run: runId, n: 0 },
+      protocol: 'prepared',
+      session: CONSUMER_SESSION,
       clients: concurrency,
       transactionsPerClient: perClient,
     });

@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import { API_SESSION } from '@order-service/api/config';
+import type { SessionSettings } from '@order-service/shared';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { samplePgActivity } from '../lib/pg-activity';
@@ -18,7 +20,7 @@ import { FIGURES } from './meta';
  * Figure 1: POST /api/orders orders/s with `connections` always in flight and a relay draining
  * what they write, as production runs it, divided by two limits measured with as many clients:
  * - pgbench running the code's own statement (captured from placeOrder, prepared as the code
- *   prepares it): the ratio to it is what Node and the relay cost;
+ *   prepares it, in sessions set as the api's): the ratio to it is what Node and the relay cost;
  * - pgbench running a fixed, hand-written script of the least an order needs (least-order.ts):
  *   the ratio to it is what the design costs, and that limit does not move when the code does.
  * The relay is paused (SIGSTOP) during the limits' slices, so that they measure Postgres alone,
@@ -47,7 +49,7 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
     errors += http.errors;
     return { count: http.ok, seconds: http.seconds, latenciesMs: http.latenciesMs };
   };
-  const pgbenchSlice = async (options: { script: string; variables?: Record<string, string> }, seconds: number): Promise<Slice> => {
+  const pgbenchSlice = async (options: { script: string; variables?: Record<string, string>; session?: SessionSettings }, seconds: number): Promise<Slice> => {
     pauseRelay(true);
     try {
       const { rows } = await sql<{ id: string }>`select coalesce(max(id), 0)::text as id from outbox`.execute(env.db);
@@ -61,7 +63,7 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
       pauseRelay(false);
     }
   };
-  const limit = (seconds: number) => pgbenchSlice({ script, variables }, seconds);
+  const limit = (seconds: number) => pgbenchSlice({ script, variables, session: API_SESSION }, seconds);
   const leastLimit = (seconds: number) => pgbenchSlice({ script: LEAST_ORDER_SCRIPT }, seconds);
   let non2xx = 0;
   let errors = 0;

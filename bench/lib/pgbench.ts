@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sessionOptions, type SessionSettings } from '@order-service/shared';
 import { quantile } from './stats';
 
 const run = promisify(execFile);
@@ -24,6 +25,8 @@ export interface PgbenchOptions {
   rate?: number;
   /** Log every transaction's latency (-l) and report p50/p99 too. */
   latencies?: boolean;
+  /** Run the sessions as a service runs its own (its createDb settings), for a limit made of its statements. */
+  session?: SessionSettings;
 }
 
 export interface PgbenchResult {
@@ -53,7 +56,8 @@ export async function runPgbench(options: PgbenchOptions): Promise<PgbenchResult
     for (const [name, value] of Object.entries(options.variables ?? {})) args.push('-D', `${name}=${value}`);
     if (options.latencies) args.push('-l', `--log-prefix=${path.join(dir, 'log')}`);
     args.push(options.databaseUrl);
-    const { stdout } = await run('pgbench', args, { maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }).catch((error: Error & { stderr?: string }) => {
+    const env = options.session ? { ...process.env, PGOPTIONS: sessionOptions(options.session) } : process.env;
+    const { stdout } = await run('pgbench', args, { env, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }).catch((error: Error & { stderr?: string }) => {
       throw new Error(`pgbench failed: ${error.message}\n${error.stderr ?? ''}`);
     });
     const result = parsePgbench(stdout);

@@ -7,12 +7,13 @@ import { createApiOps } from './http/ops';
 import { listen } from './http/server';
 import { ORDER_READS_KEPT } from './orders/get-order';
 import { startIdempotencyRetention } from './orders/idempotency-retention';
-import { ApiEnv } from './config';
+import { API_SESSION, ApiEnv } from './config';
 
 await boot(ApiEnv, { name: 'api', service: 'order-service-api' }, async ({ config, logger }) => {
   const db = createDb(config.DATABASE_URL, {
     max: config.DB_POOL_MAX,
     applicationName: 'order-service-api',
+    ...API_SESSION,
     // A request should not wait long on a database that does not answer: 503 after ~6 s at most.
     statementTimeoutMs: 5_000,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),

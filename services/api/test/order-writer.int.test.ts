@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { EVENT_SOURCE, ORDER_CREATED, cloudEventOf, outboxRowOf } from '@order-service/shared';
+import { EVENT_SOURCE, ORDER_CREATED, cloudEventOf, createDb, outboxRowOf, type SessionSettings } from '@order-service/shared';
 import { createTestDatabase, type TestDatabase } from '@order-service/testkit';
 import { createOrderWriter } from '../src/orders/order-writer';
-import type { NewOrder } from '../src/orders/orders-repository';
+import { API_SESSION } from '../src/config';
+import { insertOrders, type NewOrder } from '../src/orders/orders-repository';
 
 describe('api: the order writer (orders of concurrent requests share a statement)', () => {
   let database: TestDatabase;
@@ -127,5 +128,21 @@ describe('api: the order writer (orders of concurrent requests share a statement
 
     const transactions = await writtenBy([first, second]);
     expect(new Set(transactions.values()).size).to.equal(2);
+  });
+
+  it("plans the order statement once for all calls in the api's sessions (Postgres, left to choose, plans it on every call)", async () => {
+    const plans = async (settings: SessionSettings) => {
+      const session = createDb(database.url, { max: 1, applicationName: 'api-plan', ...settings });
+      try {
+        for (let i = 0; i < 8; i++) await insertOrders(session, [newOrder()]);
+        const { rows } = await sql<{ generic: string; custom: string }>`
+          select generic_plans::text as generic, custom_plans::text as custom from pg_prepared_statements where name = 'insert-orders'`.execute(session);
+        return { generic: Number(rows[0]!.generic), custom: Number(rows[0]!.custom) };
+      } finally {
+        await session.destroy();
+      }
+    };
+    expect(await plans({})).to.deep.equal({ generic: 0, custom: 8 });
+    expect(await plans(API_SESSION)).to.deep.equal({ generic: 8, custom: 0 });
   });
 });

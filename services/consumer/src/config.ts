@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { CommonEnv, envHttpPort, envPoolMax, intSetting } from '@order-service/shared';
+import { CommonEnv, envHttpPort, envPoolMax, intSetting, type SessionSettings } from '@order-service/shared';
 
 export const ConsumerEnv = v.object({
   ...CommonEnv,
@@ -62,3 +62,6 @@ export const ConsumerEnv = v.object({
 });
 
 export type ConsumerConfig = v.InferOutput<typeof ConsumerEnv>;
+
+/** How the consumer's Postgres sessions run: its statement is planned once for all calls (see APPLY_PAYMENTS). */
+export const CONSUMER_SESSION: SessionSettings = { planOnce: true };

@@ -1,7 +1,7 @@
 import { createAmqpConnection, createDb, createRedis, listenForOps, postgresAnswers, systemClock } from '@order-service/shared';
 import { boot } from '@order-service/shared/boot';
 import { createCacheWriter } from './cache-writer';
-import { ConsumerEnv } from './config';
+import { CONSUMER_SESSION, ConsumerEnv } from './config';
 import { startPaymentConsumer } from './consumer';
 import { createConsumerMetrics } from './metrics';
 import { startInboxRetention } from './retention';
@@ -11,8 +11,7 @@ await boot(ConsumerEnv, { name: 'consumer', service: 'order-service-consumer' },
   const db = createDb(config.DATABASE_URL, {
     max: config.DB_POOL_MAX,
     applicationName: 'order-service-consumer',
-    // Its statement is planned once for all calls: see APPLY_PAYMENTS.
-    planOnce: true,
+    ...CONSUMER_SESSION,
     onIdleError: (error) => logger.warn({ err: error.message }, 'postgres connection lost'),
   });
   const redis = createRedis(config.REDIS_URL, logger, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });

@@ -52,6 +52,26 @@ class SelfDiscardingClient extends pg.Client {
   }
 }
 
+/** How a process's Postgres sessions run, beyond the pool: what createDb sets on each connection. */
+export type SessionSettings = Pick<DbOptions, 'asynchronousCommit' | 'planOnce'>;
+
+/**
+ * The server settings of a session made with `settings`, as the startup `options` of a connection
+ * (also PGOPTIONS, for a tool that must run a process's statements as its sessions run them).
+ * While a statement runs (or waits on a lock), the server checks every second that its client is
+ * still there, and cancels the statement if not: a request whose connection died stores nothing,
+ * even when it is a lone statement that would otherwise commit on its own.
+ */
+export function sessionOptions(settings: SessionSettings): string {
+  return [
+    '-c client_connection_check_interval=1000',
+    settings.asynchronousCommit ? '-c synchronous_commit=off' : '',
+    settings.planOnce ? '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 /** Creates the typed query builder over a pg pool. Call `db.destroy()` to close the pool. */
 export function createDb(connectionString: string, options: DbOptions): Db {
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
@@ -69,16 +89,7 @@ export function createDb(connectionString: string, options: DbOptions): Db {
     query_timeout: statementTimeoutMs + 1_000,
     keepAlive: true,
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 30_000,
-    // While a statement runs (or waits on a lock), the server checks every second that its client
-    // is still there, and cancels the statement if not: a request whose connection died stores
-    // nothing, even when it is a lone statement that would otherwise commit on its own.
-    options: [
-      '-c client_connection_check_interval=1000',
-      options.asynchronousCommit ? '-c synchronous_commit=off' : '',
-      options.planOnce ? '-c plan_cache_mode=force_generic_plan -c enable_seqscan=off' : '',
-    ]
-      .filter(Boolean)
-      .join(' '),
+    options: sessionOptions(options),
   });
   // Without a listener, an error on an idle client (e.g. pg_terminate_backend) crashes the process.
   pool.on('error', (error) => options.onIdleError?.(error));
