@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import { API_SESSION } from '@order-service/api/config';
-import type { SessionSettings } from '@order-service/shared';
 import { addCpu, CpuMeter } from '../lib/cpu';
 import type { BenchEnvironment } from '../lib/environment';
 import { samplePgActivity } from '../lib/pg-activity';
@@ -9,7 +8,7 @@ import { interleave, type Slice } from '../lib/interleave';
 import { LEAST_ORDER_SCRIPT } from '../lib/least-order';
 import { hammer } from '../lib/load';
 import type { Scale } from '../lib/options';
-import { runPgbench } from '../lib/pgbench';
+import { runPgbench, type PgbenchOptions } from '../lib/pgbench';
 import { progress } from '../lib/progress';
 import { median } from '../lib/stats';
 import { distribution, measured, type Run } from '../report/results';
@@ -49,7 +48,7 @@ export async function measurePostOrders(env: BenchEnvironment, scale: Scale): Pr
     errors += http.errors;
     return { count: http.ok, seconds: http.seconds, latenciesMs: http.latenciesMs };
   };
-  const pgbenchSlice = async (options: { script: string; variables?: Record<string, string>; session?: SessionSettings }, seconds: number): Promise<Slice> => {
+  const pgbenchSlice = async (options: Pick<PgbenchOptions, 'script' | 'variables' | 'session'>, seconds: number): Promise<Slice> => {
     pauseRelay(true);
     try {
       const { rows } = await sql<{ id: string }>`select coalesce(max(id), 0)::text as id from outbox`.execute(env.db);

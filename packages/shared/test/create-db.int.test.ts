@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { createDb } from '@order-service/shared';
+import { createDb, type SessionSettings } from '@order-service/shared';
 import { BASE_DATABASE_URL } from '@order-service/testkit';
 
 describe('createDb', () => {
-  const setting = async (options: { asynchronousCommit?: boolean; planOnce?: boolean }, name = 'synchronous_commit') => {
+  const setting = async (options: SessionSettings, name = 'synchronous_commit') => {
     const db = createDb(BASE_DATABASE_URL, { max: 1, applicationName: 'create-db-test', ...options });
     try {
       const { rows } = await sql<{ setting: string }>`select current_setting(${name}) as setting`.execute(db);

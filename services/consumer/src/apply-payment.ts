@@ -43,6 +43,8 @@ export async function applyPayment(db: Db, event: PaymentProcessed): Promise<App
  * call. Its one plan must read by key whatever the tables held when it was made, so the inbox is
  * probed by scalar subqueries (an EXISTS may be planned as a hash of the whole inbox, which a plan
  * made while the inbox was small keeps doing as it grows) and the orders by `= any` of the ids.
+ * The text is compiled once and its parameters are written as `$1`…`$7`: a value interpolated into
+ * the template would be numbered `$1` as well, so none may be.
  */
 export const APPLY_PAYMENTS = sql`
     WITH input AS (
