@@ -40,6 +40,8 @@ async function expectNothingLost(database: TestDatabase, audit: Audit, what: str
 async function publishOne(database: TestDatabase, audit: Audit) {
   const row = await insertOrderEvent(database.db);
   await waitFor(() => audit.messages.some((m) => m.messageId === row.eventId), { timeoutMs: 20_000, what: 'a first publish' });
+  // The broker confirms before the relay settles: the row counts as published only once its settle committed.
+  await waitFor(() => publishedRecord(database.db, row.eventId), { timeoutMs: 20_000, what: 'the first publish to be settled' });
 }
 
 describe('relay under failures (Postgres + RabbitMQ + TCP proxies)', function () {
