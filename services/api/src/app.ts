@@ -8,9 +8,10 @@ import { createApiOps, opsRoutes, type ApiOps } from './http/ops';
 import { errorHandler, notFoundHandler } from './http/problem';
 import { problemTypeRoutes } from './http/problem-types';
 import { createRateLimiter } from './http/rate-limit';
+import { inOrder } from './http/in-order';
 import { requestGuard } from './http/request-guard';
 import { securityHeaders } from './http/security-headers';
-import { orderRoutes } from './orders/orders-routes';
+import { addOrderRoutes } from './orders/orders-routes';
 import { productRoutes } from './products/products-routes';
 
 export interface AppDeps {
@@ -38,9 +39,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   // client choose its IP (and its rate-limit bucket) through X-Forwarded-For.
   app.set('trust proxy', config.API_TRUST_PROXY_HOPS);
   app.disable('x-powered-by');
-  app.use(securityHeaders());
-  app.use(requestTimer(ops.metrics.httpDuration));
-  app.use(requestGuard);
+  app.use(inOrder(securityHeaders(), requestTimer(ops.metrics.httpDuration), requestGuard));
 
   // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
   const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
@@ -54,7 +53,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
     );
   }
   const outboxHint = createOutboxHinter(() => notifyOutbox(db), { onError: (error) => logger.debug({ err: (error as Error).message }, 'outbox hint failed') });
-  app.use('/api/orders', orderRoutes({ db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint));
+  addOrderRoutes(app, { db, redis, logger, cacheTtlSeconds: config.API_CACHE_TTL_SECONDS, redisTimeoutMs }, clock, outboxHint.hint);
   app.use('/api/products', productRoutes(db));
   app.use('/api', notFoundHandler);
 

@@ -66,12 +66,14 @@ export function createApiServer(app: RequestListener, settings: ServerSettings):
   });
   // The response in flight on each connection, for a timeout that strikes while the app reads the body.
   const inFlight = new WeakMap<Duplex, ServerResponse>();
+  // One listener for every response, not a closure per request (see requestTimer's 'finish').
+  function forget(this: ServerResponse) {
+    const { socket } = this.req;
+    if (inFlight.get(socket) === this) inFlight.delete(socket);
+  }
   const handle: RequestListener = (req, res) => {
     inFlight.set(req.socket, res);
-    // A response closes once (see requestTimer's 'finish').
-    res.on('close', () => {
-      if (inFlight.get(req.socket) === res) inFlight.delete(req.socket);
-    });
+    res.on('close', forget);
     app(req, res);
   };
   server.on('request', handle);

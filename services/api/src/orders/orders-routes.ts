@@ -1,4 +1,4 @@
-import express, { Router, type Request } from 'express';
+import express, { type Request, type Router } from 'express';
 import { BODY_LIMIT_BYTES, UnsupportedMediaType, keptCacheEntry, type Clock } from '@order-service/shared';
 import { parseBody, parseHeaders, parseParams } from '../http/validate';
 import { getOrderJsonFor, type OrderReader } from './get-order';
@@ -22,16 +22,17 @@ function viewerOf(req: Request): string | undefined {
 }
 
 /**
- * The order routes; new orders are stamped with `clock`'s time. `onOrderCommitted` runs after an
- * order (and its outbox row) committed: the app hints the relays then, never inside the transaction.
+ * Adds the order routes, at `/api/orders`, to `routes` (the app: a router of their own would be one
+ * more router for every request to walk, the cached GET above all). New orders are stamped with
+ * `clock`'s time. `onOrderCommitted` runs after an order (and its outbox row) committed: the app
+ * hints the relays then, never inside the transaction.
  */
-export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted: () => void = () => {}): Router {
-  const router = Router();
+export function addOrderRoutes(routes: Pick<Router, 'get' | 'post'>, reader: OrderReader, clock: Clock, onOrderCommitted: () => void = () => {}): void {
   const prices = createPriceCache(reader.db);
   const writer = createOrderWriter(reader.db);
 
-  router.post(
-    '/',
+  routes.post(
+    '/api/orders',
     (req, _res, next) => next(req.is(['application/json', 'application/*+json']) ? undefined : new UnsupportedMediaType()),
     express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] }),
     async (req, res) => {
@@ -53,7 +54,7 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
   // A copy kept in process is sent at once; anything else reads on (Redis, then Postgres).
   // The 1,000 last kept copies are ready to send, a fraction of the 10,000 the Redis client keeps.
   const kept = keptOrders((orderId) => keptCacheEntry(reader.redis, orderId), 1_000);
-  router.get('/:order_id', (req, res) => {
+  routes.get('/api/orders/:order_id', (req, res) => {
     const order_id = orderIdOf(req);
     const viewer = viewerOf(req);
     const order = kept(res, order_id, viewer);
@@ -62,6 +63,4 @@ export function orderRoutes(reader: OrderReader, clock: Clock, onOrderCommitted:
       res.type('application/json').send(body);
     });
   });
-
-  return router;
 }
