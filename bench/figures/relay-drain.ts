@@ -47,12 +47,13 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
     quietWaitsMs.push((await waitForQuietBroker(env)).waitedMs);
   };
 
-  // The bare publisher runs in this process: its own CPU per event, beside the relay's per process.
-  const bareCpuMicrosPerEvent: number[] = [];
-  const bare = async () => {
+  // The bare publisher runs in this process: its own CPU per event, beside the relay's per process,
+  // and what every process spent meanwhile (the broker's share, to set beside its share of the drains).
+  const bare = async (count: number) => {
     await purgeAndSettle();
+    const meter = await CpuMeter.start(env);
     const cpuBefore = process.cpuUsage();
-    const seconds = await publishWindowed(publisher, scale.backlog, window, () => {
+    const seconds = await publishWindowed(publisher, count, window, () => {
       const { body, eventId, orderId } = orderCreatedBody(payloadTemplate);
       const envelope = envelopeOf({
         event_id: eventId,
@@ -62,22 +63,19 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
         routing_key: Topology.orderCreatedKey,
         traceparent: null,
         tracestate: null,
-        created_at: new Date(),
+        created_ms: Date.now(),
       });
       return { envelope, body: Buffer.from(body) };
     });
     const used = process.cpuUsage(cpuBefore);
-    bareCpuMicrosPerEvent.push(Math.round(((used.user + used.system) / scale.backlog) * 10) / 10);
-    return scale.backlog / seconds;
+    return { rate: count / seconds, cpu: await meter.stop(), ownMicrosPerEvent: Math.round(((used.user + used.system) / count) * 10) / 10 };
   };
 
-  const cpu: Record<string, number> = {};
-  let lastActivity: unknown;
-  const drain = async () => {
+  const drain = async (count: number) => {
     await purgeAndSettle();
     const activity = samplePgActivity(env.db, env.database.name, ['order-service-relay'], 50);
     const before = metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0;
-    await insertOutboxBacklog(env.db, scale.backlog, payloadTemplate);
+    await insertOutboxBacklog(env.db, count, payloadTemplate);
     // From the commit on: the insert's own work (its backend, the WAL writer) is not the drain's.
     const meter = await CpuMeter.start(env);
     const committed = performance.now();
@@ -87,28 +85,45 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
     // Watch cheaply, so watching does not slow the relay: the audit queue's depth (one broker
     // round trip) until every message arrived, then the table until no row is left unmarked.
     // (Scraping /metrics would make the relay count its backlog in Postgres on every scrape.)
-    const deadline = Date.now() + Math.max(120_000, scale.backlog * 10);
-    while ((await audit.depth()) < scale.backlog) {
-      if (Date.now() > deadline) throw new Error(`the relay published ${await audit.depth()} of ${scale.backlog} rows before the deadline`);
+    const deadline = Date.now() + Math.max(120_000, count * 10);
+    while ((await audit.depth()) < count) {
+      if (Date.now() > deadline) throw new Error(`the relay published ${await audit.depth()} of ${count} rows before the deadline`);
       await sleep(50);
     }
     while (await anyPending()) {
       if (Date.now() > deadline) throw new Error('the relay did not settle every published row before the deadline');
       await sleep(5);
     }
-    const rate = scale.backlog / ((performance.now() - committed) / 1000);
-    addCpu(cpu, await meter.stop());
-    lastActivity = await activity.stop();
+    const rate = count / ((performance.now() - committed) / 1000);
+    const used = await meter.stop();
+    const sessions = await activity.stop();
     const published = (metricValue(await scrape(relay!.port), 'relay_published_total') ?? 0) - before;
-    if (published < scale.backlog) throw new Error(`relay_published_total rose by ${published}, expected ${scale.backlog}`);
-    return rate;
+    if (published < count) throw new Error(`relay_published_total rose by ${published}, expected ${count}`);
+    return { rate, cpu: used, sessions };
   };
 
   try {
+    // Each side publishes a smaller backlog first, unmeasured: the runs measure code the JIT has
+    // compiled, not the first drain of a relay just started or the bench's first publishes.
+    if (scale.warmupSeconds > 0) {
+      progress('figure 3: warming up');
+      const warmup = Math.min(scale.backlog, Math.round(scale.warmupSeconds * 5_000));
+      await bare(warmup);
+      await drain(warmup);
+    }
     const runs: Run[] = [];
+    const cpu: Record<string, number> = {};
+    const cpuDuringBare: Record<string, number> = {};
+    const bareCpuMicrosPerEvent: number[] = [];
+    let lastActivity: unknown;
     for (let i = 1; i <= scale.runs; i++) {
-      const limit = await bare();
-      const value = await drain();
+      const limitRun = await bare(scale.backlog);
+      const drained = await drain(scale.backlog);
+      addCpu(cpuDuringBare, limitRun.cpu);
+      bareCpuMicrosPerEvent.push(limitRun.ownMicrosPerEvent);
+      addCpu(cpu, drained.cpu);
+      lastActivity = drained.sessions;
+      const [value, limit] = [drained.rate, limitRun.rate];
       runs.push({ value, limit, ratio: value / limit });
       progress(`figure 3 run ${i}/${scale.runs}: relay ${value.toFixed(0)} events/s, bare publisher ${limit.toFixed(0)} events/s → ${(value / limit).toFixed(2)}`);
     }
@@ -126,6 +141,7 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
               queue: `${AUDIT_QUEUE} (quorum)`,
               brokerQuietAfterPurgeMs: quietWaitsMs,
               cpuSecondsDuringDrains: cpu,
+              cpuSecondsDuringBarePublishes: cpuDuringBare,
               barePublisherCpuMicrosPerEvent: bareCpuMicrosPerEvent,
               relaySessionsInLastDrain: lastActivity,
             },

@@ -73,7 +73,7 @@ export async function settleBatch(deps: SettleDeps, trx: Transaction<DB>, rows: 
 export function reportSettled(deps: ReportDeps, batch: SettledBatch): void {
   const { logger, metrics } = deps;
   metrics.published.inc(batch.confirmed.length);
-  for (const o of batch.confirmed) metrics.commitToConfirm.observe((o.confirmedAt - o.row.created_at.getTime()) / 1_000);
+  for (const o of batch.confirmed) metrics.commitToConfirm.observe((o.confirmedAt - o.row.created_ms) / 1_000);
   if (batch.retries > 0) {
     metrics.retried.inc(batch.retries);
     logger.warn({ rows: batch.retries, err: batch.error, eventIds: batch.failedEventIds, delayMs: batch.firstRetryMs }, 'publishing failed; rows will be retried');

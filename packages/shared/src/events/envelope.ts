@@ -4,11 +4,10 @@ import type { Outbox } from '../db/types';
 import type { PaymentProcessed } from './payment-processed';
 import { Topology } from './topology';
 
-/** The columns of an outbox row its message is addressed and labelled with. */
-export type OutboxMessage = Pick<
-  Selectable<Outbox>,
-  'exchange' | 'routing_key' | 'event_id' | 'aggregate_id' | 'event_type' | 'created_at' | 'traceparent' | 'tracestate'
->;
+/** The columns of an outbox row its message is addressed and labelled with; `created_ms` is its created_at in ms since the epoch. */
+export type OutboxMessage = Pick<Selectable<Outbox>, 'exchange' | 'routing_key' | 'event_id' | 'aggregate_id' | 'event_type' | 'traceparent' | 'tracestate'> & {
+  created_ms: number;
+};
 
 /** The trace context the API stored with the row, as headers; without the SDK the relay passes it on as it is. */
 const storedTraceHeaders = (row: OutboxMessage) =>
@@ -24,7 +23,7 @@ export function envelopeOf(row: OutboxMessage, traceHeaders: Record<string, stri
     messageId: row.event_id,
     correlationId: row.aggregate_id,
     type: row.event_type,
-    timestamp: Math.floor(row.created_at.getTime() / 1000),
+    timestamp: Math.floor(row.created_ms / 1000),
     ...(traceHeaders?.traceparent ? { headers: traceHeaders } : {}),
   };
 }
