@@ -10,7 +10,7 @@ import { problemTypeRoutes } from './http/problem-types';
 import { createRateLimiter } from './http/rate-limit';
 import { inOrder } from './http/in-order';
 import { requestGuard } from './http/request-guard';
-import { securityHeaders } from './http/security-headers';
+import { API_SECURITY_HEADERS, securityHeaders } from './http/security-headers';
 import { addOrderRoutes } from './orders/orders-routes';
 import { productRoutes } from './products/products-routes';
 
@@ -39,7 +39,7 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   // client choose its IP (and its rate-limit bucket) through X-Forwarded-For.
   app.set('trust proxy', config.API_TRUST_PROXY_HOPS);
   app.disable('x-powered-by');
-  app.use(inOrder(securityHeaders(), requestTimer(ops.metrics.httpDuration), requestGuard));
+  app.use(inOrder(securityHeaders(API_SECURITY_HEADERS), requestTimer(ops.metrics.httpDuration), requestGuard));
 
   // Every Redis call a request waits for is bounded by this: Redis only ever makes a request slower by this much.
   const redisTimeoutMs = config.REDIS_COMMAND_TIMEOUT_MS ?? 200;
@@ -65,9 +65,10 @@ export function createApp({ db, redis, logger, config, ops = createApiOps(db), c
   app.get('/openapi.json', (_req, res) => {
     res.json(openApi);
   });
-  // swagger-ui-express serves its assets from the package, so /docs works offline. Its inline
-  // script needs a relaxed CSP on this one page.
-  app.use('/docs', securityHeaders({ contentSecurityPolicy: false }), swaggerUi.serve, swaggerUi.setup(openApi));
+  // swagger-ui-express serves its assets from the package, so /docs works offline. The one page
+  // gets helmet's defaults, set over the API's: a document's headers, and a policy that lets the
+  // page's own scripts, styles and images load (the API's `default-src 'none'` would block them).
+  app.use('/docs', securityHeaders(), swaggerUi.serve, swaggerUi.setup(openApi));
   // What every problem's `type` resolves to; documentation, so outside /api and its rate limit.
   app.use('/problems', problemTypeRoutes());
 

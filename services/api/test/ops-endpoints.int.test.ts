@@ -79,6 +79,33 @@ describe('api: health, readiness, metrics, catalog and documentation', () => {
     expect(response.text).to.match(/^nodejs_eventloop_lag_seconds /m);
   });
 
+  it("answers JSON with the API's security headers, and /docs with a document's", async () => {
+    const documentOnly = [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ];
+    for (const path of ['/healthz', '/api/products', '/api/orders/not-an-id', '/openapi.json']) {
+      const { headers } = await http.get(path);
+      expect(headers, path).to.include({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'x-frame-options': 'DENY',
+        'x-content-type-options': 'nosniff',
+        'referrer-policy': 'no-referrer',
+        'cross-origin-resource-policy': 'same-origin',
+      });
+      expect(headers['strict-transport-security'], path).to.match(/^max-age=\d+/);
+      for (const name of documentOnly) expect(headers, `${path} ${name}`).not.to.have.property(name);
+    }
+    const page = await http.get('/docs/');
+    // helmet's default policy over the API's: the page's own scripts and styles may load.
+    expect(page.headers['content-security-policy']).to.include("script-src 'self'").and.include("default-src 'self'");
+    for (const name of documentOnly) expect(page.headers, `/docs ${name}`).to.have.property(name);
+  });
+
   it('GET /docs renders the document as an HTML page', async () => {
     const redirect = await http.get('/docs');
     expect(redirect.status).to.equal(301);
