@@ -11,7 +11,7 @@ export interface Problem {
 }
 
 /**
- * Asserts an RFC 9457 problem with the given status: the media type, the members, Helmet's
+ * Asserts an RFC 9457 problem with the given status: the media type, the members, the security
  * headers, and nothing that leaks internals (stack frames, driver or SQL text).
  */
 export function expectProblem(response: HttpResponse, status: number): Problem {
