@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Connection } from 'rabbitmq-client';
-import { createRenewingPublisher } from '../src/renewing-publisher';
+import { createRenewingConfirmChannel, createRenewingPublisher } from '../src/renewing-publisher';
 
 /** A connection whose publishers answer each send as `answer` says, and record what happened. */
 function fakeConnection(answer: (channel: number) => Promise<void>) {
@@ -70,5 +70,68 @@ describe('createRenewingPublisher', () => {
     expect(channels).to.have.length(1);
     await publisher.close();
     expect(channels[0]!.closed).to.equal(true);
+  });
+});
+
+/** A connection whose channels answer each publish as `answer` says, and record what happened. */
+function fakeChannels(answer: (channel: number) => Promise<void>) {
+  const channels: Array<{ sends: number; closed: boolean; confirming: boolean }> = [];
+  const connection = {
+    async acquire() {
+      const index = channels.length;
+      const state = { sends: 0, closed: false, confirming: false };
+      channels.push(state);
+      return {
+        get active() {
+          return !state.closed;
+        },
+        confirmSelect: async () => {
+          state.confirming = true;
+        },
+        basicPublish: () => {
+          state.sends += 1;
+          return answer(index);
+        },
+        close: async () => {
+          state.closed = true;
+        },
+      };
+    },
+  } as unknown as Connection;
+  return { connection, channels };
+}
+
+describe('createRenewingConfirmChannel', () => {
+  it('publishes on one confirm channel while the broker confirms, and closes it with the publisher', async () => {
+    const { connection, channels } = fakeChannels(async () => {});
+    const publisher = createRenewingConfirmChannel(connection);
+    await Promise.all(Array.from({ length: 5 }, () => publisher.send({ routingKey: 'q' }, Buffer.from('x'))));
+    expect(channels).to.deep.equal([{ sends: 5, closed: false, confirming: true }]);
+    await publisher.close();
+    expect(channels[0]!.closed).to.equal(true);
+    await publisher.send({ routingKey: 'q' }, Buffer.from('x')).then(
+      () => expect.fail('a closed publisher must not send'),
+      (error: { code?: string }) => expect(error.code).to.equal('CLOSED'),
+    );
+  });
+
+  it('after a nack, publishes on a new channel and closes the old one once its sends settled', async () => {
+    const { connection, channels } = fakeChannels((channel) => (channel === 0 ? nack() : Promise.resolve()));
+    const publisher = createRenewingConfirmChannel(connection);
+    await publisher.send({ routingKey: 'q' }, Buffer.from('x')).catch(() => {});
+    await publisher.send({ routingKey: 'q' }, Buffer.from('x'));
+    expect(channels.map(({ sends, closed }) => ({ sends, closed }))).to.deep.equal([
+      { sends: 1, closed: true },
+      { sends: 1, closed: false },
+    ]);
+  });
+
+  it('opens a channel again when its channel closed (the connection dropped and came back)', async () => {
+    const { connection, channels } = fakeChannels(async () => {});
+    const publisher = createRenewingConfirmChannel(connection);
+    await publisher.send({ routingKey: 'q' }, Buffer.from('x'));
+    channels[0]!.closed = true;
+    await publisher.send({ routingKey: 'q' }, Buffer.from('x'));
+    expect(channels.map(({ sends }) => sends)).to.deep.equal([1, 1]);
   });
 });

@@ -1,6 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { Connection } from 'rabbitmq-client';
-import { createRenewingPublisher, envelopeOf, withDeadline, type Clock } from '@order-service/shared';
+import { createRenewingConfirmChannel, envelopeOf, withDeadline, type Clock } from '@order-service/shared';
 import { SpanKind, injectTraceHeaders, tracingEnabled, withSpan } from '@order-service/shared/telemetry';
 import type { ClaimedRow } from './outbox-repository';
 
@@ -26,8 +26,8 @@ const describe = (error: unknown) => {
 
 /**
  * A confirm-mode publisher that pipelines a whole batch: every message is written at once and
- * the confirms come back asynchronously. The client's own retries are off (`maxAttempts: 1`):
- * a failure goes back to the outbox, which retries with backoff and parks in the end. A nack or
+ * the confirms come back asynchronously, on a confirm channel used directly, with no retries of
+ * its own: a failure goes back to the outbox, which retries with backoff and parks in the end. A nack or
  * a confirm that never came (a cluster node died with it) moves the next batch to a new channel.
  */
 export function createOutboxPublisher(
@@ -35,7 +35,7 @@ export function createOutboxPublisher(
   clock: Clock,
   options: { timeoutMs: number; knownExchanges: string[] },
 ): OutboxPublisher {
-  const publisher = createRenewingPublisher(connection, { confirm: true, maxAttempts: 1 });
+  const publisher = createRenewingConfirmChannel(connection);
   const known = new Set(['', ...options.knownExchanges]);
 
   /**
