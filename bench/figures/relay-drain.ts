@@ -123,7 +123,8 @@ export async function measureRelayDrain(env: BenchEnvironment, scale: Scale): Pr
       bareCpuMicrosPerEvent.push(limitRun.ownMicrosPerEvent);
       addCpu(cpu, drained.cpu);
       lastActivity = drained.sessions;
-      const [value, limit] = [drained.rate, limitRun.rate];
+      const { rate: value } = drained;
+      const { rate: limit } = limitRun;
       runs.push({ value, limit, ratio: value / limit });
       progress(`figure 3 run ${i}/${scale.runs}: relay ${value.toFixed(0)} events/s, bare publisher ${limit.toFixed(0)} events/s → ${(value / limit).toFixed(2)}`);
     }

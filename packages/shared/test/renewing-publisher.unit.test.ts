@@ -2,22 +2,39 @@ import { expect } from 'chai';
 import type { Connection } from 'rabbitmq-client';
 import { createRenewingConfirmChannel, createRenewingPublisher } from '../src/renewing-publisher';
 
-/** A connection whose publishers answer each send as `answer` says, and record what happened. */
+/**
+ * A connection whose channels answer each send as `answer` says (by the channel's index), and record
+ * what happened: through rabbitmq-client's publishers (`createPublisher`) or used directly (`acquire`).
+ */
 function fakeConnection(answer: (channel: number) => Promise<void>) {
-  const channels: Array<{ sends: number; closed: boolean }> = [];
+  const channels: Array<{ sends: number; closed: boolean; confirming?: boolean }> = [];
+  const open = (state: (typeof channels)[number]) => {
+    const index = channels.length;
+    channels.push(state);
+    return {
+      send: () => {
+        state.sends += 1;
+        return answer(index);
+      },
+      close: async () => {
+        state.closed = true;
+      },
+    };
+  };
   const connection = {
-    createPublisher() {
-      const index = channels.length;
-      const channel = { sends: 0, closed: false };
-      channels.push(channel);
+    createPublisher: () => open({ sends: 0, closed: false }),
+    async acquire() {
+      const state = { sends: 0, closed: false, confirming: false };
+      const { send, close } = open(state);
       return {
-        send: () => {
-          channel.sends += 1;
-          return answer(index);
+        get active() {
+          return !state.closed;
         },
-        close: async () => {
-          channel.closed = true;
+        confirmSelect: async () => {
+          state.confirming = true;
         },
+        basicPublish: send,
+        close,
       };
     },
   } as unknown as Connection;
@@ -73,37 +90,9 @@ describe('createRenewingPublisher', () => {
   });
 });
 
-/** A connection whose channels answer each publish as `answer` says, and record what happened. */
-function fakeChannels(answer: (channel: number) => Promise<void>) {
-  const channels: Array<{ sends: number; closed: boolean; confirming: boolean }> = [];
-  const connection = {
-    async acquire() {
-      const index = channels.length;
-      const state = { sends: 0, closed: false, confirming: false };
-      channels.push(state);
-      return {
-        get active() {
-          return !state.closed;
-        },
-        confirmSelect: async () => {
-          state.confirming = true;
-        },
-        basicPublish: () => {
-          state.sends += 1;
-          return answer(index);
-        },
-        close: async () => {
-          state.closed = true;
-        },
-      };
-    },
-  } as unknown as Connection;
-  return { connection, channels };
-}
-
 describe('createRenewingConfirmChannel', () => {
   it('publishes on one confirm channel while the broker confirms, and closes it with the publisher', async () => {
-    const { connection, channels } = fakeChannels(async () => {});
+    const { connection, channels } = fakeConnection(async () => {});
     const publisher = createRenewingConfirmChannel(connection);
     await Promise.all(Array.from({ length: 5 }, () => publisher.send({ routingKey: 'q' }, Buffer.from('x'))));
     expect(channels).to.deep.equal([{ sends: 5, closed: false, confirming: true }]);
@@ -116,7 +105,7 @@ describe('createRenewingConfirmChannel', () => {
   });
 
   it('after a nack, publishes on a new channel and closes the old one once its sends settled', async () => {
-    const { connection, channels } = fakeChannels((channel) => (channel === 0 ? nack() : Promise.resolve()));
+    const { connection, channels } = fakeConnection((channel) => (channel === 0 ? nack() : Promise.resolve()));
     const publisher = createRenewingConfirmChannel(connection);
     await publisher.send({ routingKey: 'q' }, Buffer.from('x')).catch(() => {});
     await publisher.send({ routingKey: 'q' }, Buffer.from('x'));
@@ -127,7 +116,7 @@ describe('createRenewingConfirmChannel', () => {
   });
 
   it('opens a channel again when its channel closed (the connection dropped and came back)', async () => {
-    const { connection, channels } = fakeChannels(async () => {});
+    const { connection, channels } = fakeConnection(async () => {});
     const publisher = createRenewingConfirmChannel(connection);
     await publisher.send({ routingKey: 'q' }, Buffer.from('x'));
     channels[0]!.closed = true;
